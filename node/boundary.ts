@@ -1,0 +1,65 @@
+// The one module of typed messages between the host (untrusted: sockets, files, timers, process
+// lifecycle) and the enclave (trusted: keys, ledger secrets, KV store, consensus, apps).
+//
+// Each message says its direction. Everything that travels host → enclave is hostile input and is
+// validated on the enclave side: bytes read back from disk, sealed blobs, peer messages, time. Nothing that
+// travels enclave → host carries private data or keys in plaintext, with one stated exception: the TLS
+// identity. Synod nodes run as whole processes inside a confidential VM or container (SEV-SNP), so the
+// socket layer that terminates TLS is inside the TEE too; the split keeps disk and network bytes untrusted.
+
+/** An HTTP request as the enclave sees it (host → enclave). */
+export interface RequestMessage {
+  method: string;
+  /** Path without the query string, e.g. `/app/log/private`. */
+  path: string;
+  /** Raw query string without `?`. */
+  query: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** DER of the TLS client certificate, when the caller presented one. */
+  clientCertDer?: Uint8Array;
+}
+
+/** An HTTP response produced by the enclave (enclave → host). */
+export interface ResponseMessage {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | string;
+}
+
+/** One ledger entry as the host found it on disk (host → enclave, untrusted). */
+export interface StoredEntryMessage {
+  bytes: Uint8Array;
+  file: string;
+  offset: number;
+}
+
+/** What the host read from the ledger folder (host → enclave, untrusted). */
+export interface LedgerReadMessage {
+  entries: StoredEntryMessage[];
+  /** Set when the last entry of the newest file is incomplete (a write torn by a crash). */
+  tornTail?: { file: string; offset: number; reason: string };
+}
+
+/** Services the host offers the enclave. Every method is a message enclave → host. */
+export interface HostPort {
+  /** enclave → host: ledgerAppend. Buffer an entry; the host makes it durable in batches. */
+  ledgerAppend(seqno: number, bytes: Uint8Array, isSignature: boolean): void;
+  /** enclave → host: ledgerFlush. Ask the host to make buffered entries durable soon. */
+  ledgerFlush(): void;
+  /** enclave → host: ledgerTruncate. Drop every entry after `seqno` (rollback or bad tail). */
+  ledgerTruncate(seqno: number): Promise<void>;
+  /** enclave → host: ledgerCommit. Entries up to `seqno` are committed; chunks may be sealed. */
+  ledgerCommit(seqno: number): void;
+  /** enclave → host: sealedWrite. Persist an already-encrypted blob of the enclave's secrets. */
+  sealedWrite(blob: Uint8Array): Promise<void>;
+  /** enclave → host: log. */
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+/** The identity the enclave hands the host for terminating TLS (enclave → host, see header). */
+export interface TlsIdentityMessage {
+  nodeCertPem: string;
+  nodeKeyPem: string;
+  serviceCertPem: string;
+}

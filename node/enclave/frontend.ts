@@ -1,0 +1,229 @@
+// The enclave's request frontend: routes a request to a built-in or app endpoint, runs the endpoint's
+// authentication policies, executes the handler in a KV transaction, and turns every expected failure into
+// CCF's error body `{"error": {"code", "message"}}`. The host below only moves bytes.
+
+import type { RequestMessage, ResponseMessage } from '../boundary.ts';
+import { sha256, toHex } from '../crypto/hash.ts';
+import type { Tx } from '../kv/index.ts';
+import { RpcError } from '../errors.ts';
+import type { Enclave } from './enclave.ts';
+import { Tables, utf8, fromUtf8, parseJsonBytes, UNIT_KEY, type ServiceInfo } from './tables.ts';
+import { builtinEndpoints } from './builtins.ts';
+
+export type AuthnPolicy = 'user_cert' | 'member_cert' | 'any_cert' | 'no_auth';
+
+export interface Caller {
+  policy: AuthnPolicy;
+  /** User or member ID: hex SHA-256 of the certificate DER. */
+  id?: string;
+}
+
+export interface EndpointRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  caller: Caller;
+  /** Parses the body as JSON; a malformed body is a 400 InvalidInput. */
+  json(): unknown;
+}
+
+export interface EndpointContext extends EndpointRequest {
+  tx: Tx;
+  setClaimsDigest(digest: Uint8Array): void;
+}
+
+export interface EndpointResponse {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Endpoint {
+  method: string;
+  /** Path below the service root, with `{name}` parameters, e.g. `/app/log/private`. */
+  path: string;
+  authn: AuthnPolicy[];
+  /** readwrite: runs in a transaction whose writes apply on 2xx; readonly: writes are refused. */
+  mode: 'readwrite' | 'readonly';
+  /** Built-in endpoints answer from node state and need no open service or transaction. */
+  builtin?: (req: EndpointRequest, enclave: Enclave) => EndpointResponse;
+  handler?: (ctx: EndpointContext) => EndpointResponse;
+  summary?: string;
+  openapi?: Record<string, unknown>;
+}
+
+export interface NativeApp {
+  name: string;
+  endpoints: Endpoint[];
+}
+
+interface Route {
+  endpoint: Endpoint;
+  segments: string[];
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export class Frontend {
+  private readonly exact = new Map<string, Endpoint>();
+  private readonly templated: Route[] = [];
+  private readonly knownPaths = new Set<string>();
+
+  constructor(
+    private readonly enclave: Enclave,
+    apps: readonly NativeApp[],
+  ) {
+    for (const endpoint of [...builtinEndpoints(() => this.describe()), ...apps.flatMap((app) => app.endpoints)]) {
+      this.register(endpoint);
+    }
+  }
+
+  handle(request: RequestMessage): ResponseMessage {
+    const started = performance.now();
+    let response: ResponseMessage;
+    try {
+      response = this.dispatch(request);
+    } catch (error) {
+      response = errorResponse(error);
+    }
+    this.enclave.metrics.countRequest(response.status);
+    this.enclave.metrics.observeLatency(performance.now() - started);
+    return response;
+  }
+
+  /** Every registered endpoint, for /app/api. */
+  describe(): Endpoint[] {
+    return [...this.exact.values(), ...this.templated.map((route) => route.endpoint)];
+  }
+
+  private register(endpoint: Endpoint): void {
+    this.knownPaths.add(endpoint.path);
+    if (endpoint.path.includes('{')) {
+      this.templated.push({ endpoint, segments: endpoint.path.split('/') });
+    } else {
+      this.exact.set(`${endpoint.method} ${endpoint.path}`, endpoint);
+    }
+  }
+
+  private dispatch(request: RequestMessage): ResponseMessage {
+    const { endpoint, params } = this.route(request.method, request.path);
+    const caller = this.authenticate(endpoint, request.clientCertDer);
+    const req = makeRequest(request, params, caller);
+    if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
+    if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
+    if (this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
+    const handler = endpoint.handler;
+    let claimsDigest: Uint8Array | undefined;
+    const outcome = this.enclave.execute(
+      (tx) => {
+        claimsDigest = undefined;
+        const ctx: EndpointContext = { ...req, tx, setClaimsDigest: (d) => (claimsDigest = checkDigest(d)) };
+        return handler(ctx);
+      },
+      (result) => endpoint.mode === 'readwrite' && isSuccess(result.status ?? 200),
+      () => claimsDigest,
+    );
+    const response = toResponse(outcome.value);
+    if (outcome.txid) response.headers['x-ms-ccf-transaction-id'] = outcome.txid;
+    return response;
+  }
+
+  private route(method: string, path: string): { endpoint: Endpoint; params: Record<string, string> } {
+    const exact = this.exact.get(`${method} ${path}`);
+    if (exact) return { endpoint: exact, params: {} };
+    const segments = path.split('/');
+    for (const route of this.templated) {
+      if (route.endpoint.method !== method || route.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let matched = true;
+      for (let i = 0; i < segments.length && matched; i++) {
+        const pattern = route.segments[i]!;
+        if (pattern.startsWith('{') && pattern.endsWith('}')) params[pattern.slice(1, -1)] = decodeURIComponent(segments[i]!);
+        else matched = pattern === segments[i];
+      }
+      if (matched) return { endpoint: route.endpoint, params };
+    }
+    if (this.knownPaths.has(path)) throw new RpcError('UnsupportedHttpMethod', `${method} is not allowed on ${path}`);
+    throw new RpcError('UnknownURLPath', `Unknown path: ${path}`);
+  }
+
+  private authenticate(endpoint: Endpoint, certDer: Uint8Array | undefined): Caller {
+    const failures: string[] = [];
+    for (const policy of endpoint.authn) {
+      if (policy === 'no_auth') return { policy };
+      if (!certDer) {
+        failures.push(`${policy}: no client certificate presented`);
+        continue;
+      }
+      const id = toHex(sha256(certDer));
+      const key = utf8(id);
+      const isUser = this.enclave.store.get(Tables.userCerts, key) !== undefined;
+      const isMember = this.enclave.store.get(Tables.memberCerts, key) !== undefined;
+      if ((policy === 'user_cert' && isUser) || (policy === 'member_cert' && isMember) || (policy === 'any_cert' && (isUser || isMember))) {
+        return { policy, id };
+      }
+      failures.push(`${policy}: certificate ${id} is not registered for this policy`);
+    }
+    throw new RpcError('Unauthorized', failures.join('; ') || 'no authentication policy accepted the request');
+  }
+
+  serviceStatus(): ServiceInfo['status'] | undefined {
+    const raw = this.enclave.store.get(Tables.serviceInfo, UNIT_KEY);
+    return raw ? parseJsonBytes<ServiceInfo>(raw).status : undefined;
+  }
+}
+
+function makeRequest(request: RequestMessage, params: Record<string, string>, caller: Caller): EndpointRequest {
+  return {
+    method: request.method,
+    path: request.path,
+    params,
+    query: new URLSearchParams(request.query),
+    headers: request.headers,
+    body: request.body,
+    caller,
+    json() {
+      try {
+        return JSON.parse(fromUtf8(request.body));
+      } catch {
+        throw new RpcError('InvalidInput', 'The request body is not valid JSON.');
+      }
+    },
+  };
+}
+
+function toResponse(result: EndpointResponse): ResponseMessage {
+  const status = result.status ?? 200;
+  const headers: Record<string, string> = { ...(result.headers ?? {}) };
+  let body: Uint8Array | string;
+  if (result.body === undefined) body = '';
+  else if (typeof result.body === 'string') {
+    body = result.body;
+    headers['content-type'] ??= 'text/plain';
+  } else if (result.body instanceof Uint8Array) {
+    body = result.body;
+    headers['content-type'] ??= 'application/octet-stream';
+  } else {
+    body = JSON.stringify(result.body);
+    headers['content-type'] ??= JSON_HEADERS['content-type'];
+  }
+  return { status, headers, body };
+}
+
+function errorResponse(error: unknown): ResponseMessage {
+  if (error instanceof RpcError) return { status: error.status, headers: { ...JSON_HEADERS }, body: error.toBody() };
+  const internal = new RpcError('InternalError', `The node failed to handle the request: ${(error as Error)?.message ?? String(error)}`);
+  return { status: 500, headers: { ...JSON_HEADERS }, body: internal.toBody() };
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function checkDigest(digest: Uint8Array): Uint8Array {
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) throw new RpcError('InternalError', 'claims digest must be 32 bytes');
+  return digest.slice();
+}

@@ -1,0 +1,72 @@
+// Creating a new service: the enclave's fresh secrets (service identity, node identity endorsed by it,
+// ledger secret) and the genesis transaction that records members, users, the node and the service in
+// the governance maps, where CCF keeps them.
+
+import { randomBytes } from 'node:crypto';
+import { generateKeyPair } from '../crypto/keys.ts';
+import { createEndorsedCertificate, createSelfSignedCertificate, idFromCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
+import type { Tx } from '../kv/index.ts';
+import type { EnclaveSecrets } from './sealing.ts';
+import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
+
+export interface GenesisConfig {
+  members: Array<{ certPem: string; encryptionPublicKeyPem?: string; memberData?: unknown }>;
+  users: Array<{ certPem: string; userData?: unknown }>;
+  /**
+   * Open the service for users at once. Until governance lands this is how the sandbox opens it; with
+   * governance, members open it by voting transition_service_to_open.
+   */
+  open: boolean;
+  recoveryThreshold?: number;
+}
+
+export interface NodeAddresses {
+  bindAddress: string;
+  publishedAddress: string;
+  /** IP addresses and DNS names the node certificate must cover. */
+  ipAddresses: string[];
+  dnsNames: string[];
+}
+
+export async function createSecrets(addresses: NodeAddresses): Promise<EnclaveSecrets> {
+  const serviceKey = generateKeyPair('P-384');
+  const serviceCertPem = await createSelfSignedCertificate(serviceKey, { commonName: 'Synod Service', validityDays: 3650 });
+  const nodeKey = generateKeyPair('P-384');
+  const nodeCertPem = await createEndorsedCertificate(nodeKey.publicKeyPem, { keyPair: serviceKey, certPem: serviceCertPem }, {
+    commonName: 'Synod Node',
+    ipAddresses: addresses.ipAddresses,
+    dnsNames: addresses.dnsNames,
+    validityDays: 3650,
+  });
+  return { nodeKey, nodeCertPem, serviceKey, serviceCertPem, ledgerSecret: new Uint8Array(randomBytes(32)) };
+}
+
+/** The body of the genesis transaction (seqno 1). */
+export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecrets, addresses: NodeAddresses): (tx: Tx) => void {
+  return (tx) => {
+    const service: ServiceInfo = { cert: secrets.serviceCertPem, status: config.open ? 'Open' : 'Opening' };
+    tx.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes(service));
+    tx.map(Tables.serviceConfig).set(UNIT_KEY, jsonBytes({ consensus: 'CFT', recovery_threshold: config.recoveryThreshold ?? 1 }));
+    const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
+    const node: NodeInfo = {
+      cert: secrets.nodeCertPem,
+      status: 'Trusted',
+      rpc_interfaces: {
+        primary_rpc_interface: { bind_address: addresses.bindAddress, published_address: addresses.publishedAddress },
+      },
+    };
+    tx.map(Tables.nodesInfo).set(utf8(nodeId), jsonBytes(node));
+    tx.map(Tables.nodeEndorsedCerts).set(utf8(nodeId), utf8(secrets.nodeCertPem));
+    for (const member of config.members) {
+      const id = utf8(idFromCertificate(member.certPem));
+      tx.map(Tables.memberCerts).set(id, utf8(member.certPem));
+      tx.map(Tables.memberInfo).set(id, jsonBytes({ status: 'Accepted', member_data: member.memberData ?? null }));
+      if (member.encryptionPublicKeyPem) tx.map(Tables.memberEncryptionKeys).set(id, utf8(member.encryptionPublicKeyPem));
+    }
+    for (const user of config.users) {
+      const id = utf8(idFromCertificate(user.certPem));
+      tx.map(Tables.userCerts).set(id, utf8(user.certPem));
+      tx.map(Tables.userInfo).set(id, jsonBytes({ user_data: user.userData ?? null }));
+    }
+  };
+}

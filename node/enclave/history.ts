@@ -1,0 +1,148 @@
+// What the enclave remembers about every transaction in its ledger so it can answer receipts without
+// re-reading the disk: each entry's write-set digest and claims digest, and every signature transaction.
+// Memory per transaction is 32 bytes plus the Merkle tree's leaf; claims digests are stored only when set.
+
+import { sha256, toHex } from '../crypto/hash.ts';
+import type { MerkleTree, ProofStep } from '../merkle/tree.ts';
+
+const DIGEST_BYTES = 32;
+const ZERO_DIGEST = new Uint8Array(DIGEST_BYTES);
+const INITIAL_CAPACITY = 1024;
+
+export interface SignatureInfo {
+  seqno: number;
+  view: number;
+  root: Uint8Array;
+  /** DER ECDSA signature of the node over the root. */
+  signature: Uint8Array;
+  nodeId: string;
+  nodeCertPem: string;
+  /** Tagged COSE_Sign1 over the root with the service key. */
+  coseSignature?: Uint8Array;
+}
+
+export class TransactionHistory {
+  private digests = new Uint8Array(INITIAL_CAPACITY * DIGEST_BYTES);
+  private count = 0; // entries recorded: seqnos 1..count
+  private readonly claims = new Map<number, Uint8Array>();
+  private readonly signatures: SignatureInfo[] = [];
+
+  get lastSeqno(): number {
+    return this.count;
+  }
+
+  record(seqno: number, writeSetDigest: Uint8Array, claimsDigest: Uint8Array): void {
+    if (seqno !== this.count + 1) throw new Error(`history: record ${seqno} after ${this.count}`);
+    if ((this.count + 1) * DIGEST_BYTES > this.digests.length) {
+      const grown = new Uint8Array(this.digests.length * 2);
+      grown.set(this.digests);
+      this.digests = grown;
+    }
+    this.digests.set(writeSetDigest, this.count * DIGEST_BYTES);
+    if (!isZero(claimsDigest)) this.claims.set(seqno, claimsDigest.slice());
+    this.count = seqno;
+  }
+
+  recordSignature(info: SignatureInfo): void {
+    const last = this.signatures[this.signatures.length - 1];
+    if (last && last.seqno >= info.seqno) throw new Error('history: signatures out of order');
+    this.signatures.push(info);
+  }
+
+  writeSetDigest(seqno: number): Uint8Array {
+    this.assertKnown(seqno);
+    return this.digests.subarray((seqno - 1) * DIGEST_BYTES, seqno * DIGEST_BYTES);
+  }
+
+  claimsDigest(seqno: number): Uint8Array {
+    return this.claims.get(seqno) ?? ZERO_DIGEST;
+  }
+
+  /** The signature transaction at `seqno`, if there is one. */
+  signatureAt(seqno: number): SignatureInfo | undefined {
+    const found = this.firstSignatureAtOrAfter(seqno);
+    return found && found.seqno === seqno ? found : undefined;
+  }
+
+  /** The first signature whose root covers `seqno`: the earliest signature at a seqno after it. */
+  coveringSignature(seqno: number): SignatureInfo | undefined {
+    return this.firstSignatureAtOrAfter(seqno + 1);
+  }
+
+  lastSignature(): SignatureInfo | undefined {
+    return this.signatures[this.signatures.length - 1];
+  }
+
+  /** Forget everything after `seqno` (rollback). */
+  truncate(seqno: number): void {
+    if (seqno >= this.count) return;
+    for (const key of this.claims.keys()) if (key > seqno) this.claims.delete(key);
+    while (this.signatures.length > 0 && this.signatures[this.signatures.length - 1]!.seqno > seqno) this.signatures.pop();
+    this.count = seqno;
+  }
+
+  private firstSignatureAtOrAfter(seqno: number): SignatureInfo | undefined {
+    let low = 0;
+    let high = this.signatures.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.signatures[middle]!.seqno < seqno) low = middle + 1;
+      else high = middle;
+    }
+    return this.signatures[low];
+  }
+
+  private assertKnown(seqno: number): void {
+    if (!Number.isInteger(seqno) || seqno < 1 || seqno > this.count) throw new Error(`history: unknown seqno ${seqno}`);
+  }
+}
+
+export interface JsonReceipt {
+  cert: string;
+  node_id: string;
+  signature: string;
+  proof: Array<{ left: string } | { right: string }>;
+  leaf_components?: { write_set_digest: string; commit_evidence: string; claims_digest: string };
+  leaf?: string;
+}
+
+/** CCF's JSON receipt for `seqno`, proven against the signature that covers it. */
+export function jsonReceipt(
+  seqno: number,
+  history: TransactionHistory,
+  tree: MerkleTree,
+  commitEvidence: string,
+): JsonReceipt | undefined {
+  const signatureTx = history.signatureAt(seqno);
+  if (signatureTx) {
+    return { ...signatureFields(signatureTx), leaf: toHex(signatureTx.root), proof: [] };
+  }
+  const covering = history.coveringSignature(seqno);
+  if (!covering) return undefined;
+  return {
+    ...signatureFields(covering),
+    proof: proofToJson(tree.proof(seqno, covering.seqno)),
+    leaf_components: {
+      write_set_digest: toHex(history.writeSetDigest(seqno)),
+      commit_evidence: commitEvidence,
+      claims_digest: toHex(history.claimsDigest(seqno)),
+    },
+  };
+}
+
+function signatureFields(sig: SignatureInfo): { cert: string; node_id: string; signature: string } {
+  return { cert: sig.nodeCertPem, node_id: sig.nodeId, signature: Buffer.from(sig.signature).toString('base64') };
+}
+
+function proofToJson(proof: readonly ProofStep[]): JsonReceipt['proof'] {
+  return proof.map((step) => ('left' in step ? { left: toHex(step.left) } : { right: toHex(step.right) }));
+}
+
+export function leafHash(writeSetDigest: Uint8Array, commitEvidence: string, claimsDigest: Uint8Array): Uint8Array {
+  return sha256(writeSetDigest, sha256(new TextEncoder().encode(commitEvidence)), claimsDigest);
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b !== 0) return false;
+  return true;
+}

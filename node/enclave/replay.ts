@@ -1,0 +1,179 @@
+// Replay of the ledger the host read back from disk — hostile input, checked entry by entry before any of
+// it is trusted: framing and GCM tag (decodeEntry), seqno continuity, commit evidence, and at every
+// signature transaction the Merkle root and the node's signature over it.
+//
+// Policy on damage (never silent data loss):
+// - a torn or undecodable tail with no signature after it was never committed: it is dropped, with a log
+//   line, back to the last signature;
+// - entries after the last signature are dropped too: nothing on disk can vouch for them (a public-only
+//   entry has no tag), and they were never reported committed;
+// - anything wrong at or before the last signature on disk is refused with the file and offset.
+
+import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
+import { sha256, toHex } from '../crypto/hash.ts';
+import { verifyDigest } from '../crypto/keys.ts';
+import { certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
+import { decodeEntry, type LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
+import type { Store } from '../kv/index.ts';
+import type { MerkleTree } from '../merkle/tree.ts';
+import { LedgerCorruptError } from '../errors.ts';
+import { leafHash, type TransactionHistory } from './history.ts';
+import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables.ts';
+
+export interface ReplayContext {
+  secret: LedgerSecret;
+  store: Store;
+  tree: MerkleTree;
+  history: TransactionHistory;
+  nodeId: string;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface ReplayResult {
+  lastSeqno: number;
+  lastView: number;
+  views: Array<{ view: number; startSeqno: number }>;
+  /** Set when entries after the last signature must be removed from disk. */
+  truncateTo?: number;
+  droppedEntries: number;
+  reason: string;
+}
+
+interface Checked {
+  stored: StoredEntryMessage;
+  entry: DecodedEntry;
+  signature?: SignatureRecord;
+}
+
+export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): ReplayResult {
+  const { checked, failure } = decodeAll(ledger.entries, ctx.secret);
+  if (failure && hasSignatureAfter(ledger.entries, failure.index, ctx.secret)) {
+    throw new LedgerCorruptError(failure.stored.file, failure.stored.offset, failure.message);
+  }
+  let lastSignatureIndex = -1;
+  for (let i = checked.length - 1; i >= 0; i--) {
+    if (checked[i]!.signature) {
+      lastSignatureIndex = i;
+      break;
+    }
+  }
+  const views: ReplayResult['views'] = [];
+  const certKeys = new Map<string, Uint8Array>();
+  for (let i = 0; i <= lastSignatureIndex; i++) {
+    const { stored, entry, signature } = checked[i]!;
+    if (signature) verifySignature(stored, entry, signature, ctx, certKeys);
+    const commitEvidence = ctx.secret.commitEvidence(entry.view, entry.seqno);
+    const writeSetDigest = sha256(stored.bytes);
+    ctx.store.applyWrites(entry.seqno, entry.maps);
+    ctx.tree.append(leafHash(writeSetDigest, commitEvidence, entry.claimsDigest));
+    ctx.history.record(entry.seqno, writeSetDigest, entry.claimsDigest);
+    if (signature) {
+      ctx.history.recordSignature({
+        seqno: entry.seqno,
+        view: entry.view,
+        root: fromHexStrict(signature.root),
+        signature: new Uint8Array(Buffer.from(signature.sig, 'base64')),
+        nodeId: signature.node,
+        nodeCertPem: signature.cert,
+        coseSignature: mapValue(entry, Tables.coseSignatures),
+      });
+    }
+    const lastView = views[views.length - 1];
+    if (!lastView || lastView.view !== entry.view) views.push({ view: entry.view, startSeqno: entry.seqno });
+  }
+  const kept = lastSignatureIndex + 1;
+  const last = checked[lastSignatureIndex]?.entry;
+  const dropped = ledger.entries.length - kept;
+  const reasons: string[] = [];
+  if (failure) reasons.push(`entry at ${failure.stored.file}:${failure.stored.offset} is damaged (${failure.message})`);
+  if (ledger.tornTail) reasons.push(`torn write at ${ledger.tornTail.file}:${ledger.tornTail.offset} (${ledger.tornTail.reason})`);
+  if (dropped > reasons.length && dropped > 0) reasons.push('entries after the last signature cannot be verified');
+  const mustTruncate = dropped > 0 || ledger.tornTail !== undefined;
+  return {
+    lastSeqno: last?.seqno ?? 0,
+    lastView: last?.view ?? 0,
+    views,
+    ...(mustTruncate ? { truncateTo: last?.seqno ?? 0 } : {}),
+    droppedEntries: dropped,
+    reason: reasons.join('; '),
+  };
+}
+
+function decodeAll(entries: StoredEntryMessage[], secret: LedgerSecret): {
+  checked: Checked[];
+  failure?: { index: number; stored: StoredEntryMessage; message: string };
+} {
+  const checked: Checked[] = [];
+  let previousView = 0;
+  for (let index = 0; index < entries.length; index++) {
+    const stored = entries[index]!;
+    try {
+      const entry = decodeEntry(stored.bytes, secret);
+      if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
+      if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
+      const evidence = secret.commitEvidence(entry.view, entry.seqno);
+      if (!equalBytes(sha256(new TextEncoder().encode(evidence)), entry.commitEvidenceDigest)) {
+        throw new Error('commit evidence digest does not match the ledger secret');
+      }
+      const raw = mapValue(entry, Tables.signatures);
+      const signature = raw ? parseJsonBytes<SignatureRecord>(raw) : undefined;
+      previousView = entry.view;
+      checked.push({ stored, entry, ...(signature ? { signature } : {}) });
+    } catch (error) {
+      return { checked, failure: { index, stored, message: (error as Error).message } };
+    }
+  }
+  return { checked };
+}
+
+/** Whether an entry after `index` decodes as a signature: then the damage is inside committed history. */
+function hasSignatureAfter(entries: StoredEntryMessage[], index: number, secret: LedgerSecret): boolean {
+  for (let i = index + 1; i < entries.length; i++) {
+    try {
+      if (mapValue(decodeEntry(entries[i]!.bytes, secret), Tables.signatures)) return true;
+    } catch {
+      // A later entry that does not decode either says nothing either way.
+    }
+  }
+  return false;
+}
+
+function verifySignature(
+  stored: StoredEntryMessage,
+  entry: DecodedEntry,
+  signature: SignatureRecord,
+  ctx: ReplayContext,
+  certKeys: Map<string, Uint8Array>,
+): void {
+  const fail = (detail: string): never => {
+    throw new LedgerCorruptError(stored.file, stored.offset, `signature transaction at seqno ${entry.seqno}: ${detail}`);
+  };
+  if (signature.seqno !== entry.seqno || signature.view !== entry.view) fail('records another transaction id');
+  const root = ctx.tree.root();
+  if (toHex(root) !== signature.root) fail('the Merkle root of the entries before it does not match the signed root');
+  let publicKey = certKeys.get(signature.cert);
+  if (!publicKey) {
+    publicKey = certificatePublicKeyDer(signature.cert);
+    certKeys.set(signature.cert, publicKey);
+  }
+  if (nodeIdFromPublicKeyDer(publicKey) !== signature.node) fail('node id does not match the certificate');
+  if (signature.node !== ctx.nodeId) fail(`signed by node ${signature.node}, not by this node`);
+  if (!verifyDigest(publicKey, root, new Uint8Array(Buffer.from(signature.sig, 'base64')))) fail('node signature is invalid');
+}
+
+function mapValue(entry: DecodedEntry, name: string): Uint8Array | undefined {
+  const map = entry.maps.find((m) => m.name === name);
+  const write = map?.writes.find(([key]) => equalBytes(key, UNIT_KEY));
+  return write?.[1];
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function fromHexStrict(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error('signature root is not 32 bytes of hex');
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}

@@ -1,0 +1,92 @@
+// Node configuration: a JSON file given with --config. Every field is checked before the node starts;
+// a mistake is reported with the field's name and what was expected.
+
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve, dirname } from 'node:path';
+import { limits } from '../limits.ts';
+
+export interface NodeConfig {
+  /** The node's own folder: sealed secrets and, by default, the ledger. */
+  dataDir: string;
+  /** Ledger chunk files. Default: <dataDir>/ledger. */
+  ledgerDir: string;
+  /** host:port to listen on; port 0 picks a free port. */
+  rpcAddress: { host: string; port: number };
+  /** Address clients use, for the node certificate and /node/network/nodes. Default: rpcAddress. */
+  publishedAddress?: string;
+  /** Where to write the service certificate once the service exists. */
+  serviceCertFile?: string;
+  /** Where to write a JSON line describing the running node (address, ids); the sandbox reads it. */
+  statusFile?: string;
+  signatureTxCount: number;
+  signatureDelayMs: number;
+  ledgerChunkBytes: number;
+  /** Only used when the data folder is empty: the service this node creates. */
+  genesis?: {
+    members: Array<{ certFile: string; encryptionPublicKeyFile?: string }>;
+    users: Array<{ certFile: string }>;
+    open: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'InvalidConfig';
+}
+
+export function loadConfig(path: string): NodeConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${path}: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, dirname(resolve(path)));
+}
+
+export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError('config must be a JSON object');
+  const c = raw as Record<string, unknown>;
+  const path = (field: string, value: unknown): string => {
+    if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${field} must be a non-empty path`);
+    return isAbsolute(value) ? value : join(baseDir, value);
+  };
+  const integer = (field: string, value: unknown, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new ConfigError(`${field} must be an integer ≥ ${min}`);
+    return value;
+  };
+  const dataDir = path('dataDir', c.dataDir);
+  const address = typeof c.rpcAddress === 'string' ? c.rpcAddress : '127.0.0.1:0';
+  const match = /^(.+):(\d{1,5})$/.exec(address);
+  if (!match || Number(match[2]) > 65535) throw new ConfigError(`rpcAddress must be host:port, got "${address}"`);
+  const config: NodeConfig = {
+    dataDir,
+    ledgerDir: c.ledgerDir === undefined ? join(dataDir, 'ledger') : path('ledgerDir', c.ledgerDir),
+    rpcAddress: { host: match[1]!, port: Number(match[2]) },
+    signatureTxCount: integer('signatureTxCount', c.signatureTxCount, limits.signatureTxCountDefault, 1),
+    signatureDelayMs: integer('signatureDelayMs', c.signatureDelayMs, limits.signatureDelayMsDefault, 1),
+    ledgerChunkBytes: integer('ledgerChunkBytes', c.ledgerChunkBytes, limits.ledgerChunkBytesDefault, 1024),
+  };
+  if (c.publishedAddress !== undefined) config.publishedAddress = String(c.publishedAddress);
+  if (c.serviceCertFile !== undefined) config.serviceCertFile = path('serviceCertFile', c.serviceCertFile);
+  if (c.statusFile !== undefined) config.statusFile = path('statusFile', c.statusFile);
+  if (c.genesis !== undefined) config.genesis = parseGenesis(c.genesis, path);
+  return config;
+}
+
+function parseGenesis(raw: unknown, path: (field: string, value: unknown) => string): NonNullable<NodeConfig['genesis']> {
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError('genesis must be an object');
+  const g = raw as Record<string, unknown>;
+  const list = (field: string): Array<Record<string, unknown>> => {
+    const value = g[field] ?? [];
+    if (!Array.isArray(value)) throw new ConfigError(`genesis.${field} must be an array`);
+    return value as Array<Record<string, unknown>>;
+  };
+  const members = list('members').map((m, i) => ({
+    certFile: path(`genesis.members[${i}].certFile`, m.certFile),
+    ...(m.encryptionPublicKeyFile !== undefined ? { encryptionPublicKeyFile: path(`genesis.members[${i}].encryptionPublicKeyFile`, m.encryptionPublicKeyFile) } : {}),
+  }));
+  if (members.length === 0) throw new ConfigError('genesis.members must name at least one member');
+  const users = list('users').map((u, i) => ({ certFile: path(`genesis.users[${i}].certFile`, u.certFile) }));
+  return { members, users, open: g.open === true };
+}

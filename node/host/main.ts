@@ -1,0 +1,186 @@
+// A Synod node process: `node --import tsx node/host/main.ts --config node.json`.
+//
+// The host part of the node: it reads configuration, the sealed secrets and the ledger files, starts the
+// enclave with them, serves HTTPS, drives time, and makes ledger appends durable in batches (group commit).
+// On SIGTERM/SIGINT it stops taking requests, flushes the ledger and exits.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { HostPort, TlsIdentityMessage } from '../boundary.ts';
+import { Enclave } from '../enclave/enclave.ts';
+import { Frontend } from '../enclave/frontend.ts';
+import { createSecrets, genesisTransaction, type NodeAddresses } from '../enclave/genesis.ts';
+import { seal, unseal, type EnclaveSecrets } from '../enclave/sealing.ts';
+import { LedgerFiles } from './ledger/files.ts';
+import { loadConfig, type NodeConfig } from './config.ts';
+import { startServer } from './server.ts';
+import { loggingApp } from '../apps/logging.ts';
+
+const SEALED_FILE = 'sealed_secrets.bin';
+const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
+}
+
+/** Writes a file atomically and durably: temp file, fsync, rename, fsync the folder. */
+function writeDurable(path: string, data: Uint8Array | string): void {
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, data, { mode: 0o600 });
+  const fd = openSync(temp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(temp, path);
+  const dir = openSync(dirname(path), 'r');
+  fsyncSync(dir);
+  closeSync(dir);
+}
+
+/**
+ * The `virtual` platform's sealing key: random, kept in the data folder. Insecure by design (anyone with
+ * the folder can unseal); SEV-SNP derives it in hardware instead.
+ */
+function virtualSealingKey(dataDir: string): Uint8Array {
+  const path = join(dataDir, VIRTUAL_SEALING_KEY_FILE);
+  if (!existsSync(path)) writeDurable(path, randomBytes(32));
+  const key = readFileSync(path);
+  if (key.length !== 32) throw new Error(`${path} is not a 32-byte key`);
+  return new Uint8Array(key);
+}
+
+function addresses(config: NodeConfig): NodeAddresses {
+  const published = config.publishedAddress ?? `${config.rpcAddress.host}:${config.rpcAddress.port}`;
+  const host = config.rpcAddress.host;
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+  return {
+    bindAddress: `${config.rpcAddress.host}:${config.rpcAddress.port}`,
+    publishedAddress: published,
+    ipAddresses: [...new Set(['127.0.0.1', ...(isIp ? [host] : [])])],
+    dnsNames: [...new Set(['localhost', ...(isIp ? [] : [host])])],
+  };
+}
+
+export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise<void>; port: number; enclave: Enclave }> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const sealingKey = virtualSealingKey(config.dataDir);
+  const sealedPath = join(config.dataDir, SEALED_FILE);
+  const files = await LedgerFiles.open(config.ledgerDir, { chunkSizeBytes: config.ledgerChunkBytes });
+  const ledger = await files.readAll();
+  const nodeAddresses = addresses(config);
+
+  let secrets: EnclaveSecrets;
+  let genesis: Parameters<typeof Enclave.start>[4];
+  if (existsSync(sealedPath)) {
+    secrets = unseal(new Uint8Array(readFileSync(sealedPath)), sealingKey);
+  } else {
+    if (ledger.entries.length > 0) {
+      throw new Error(`${config.ledgerDir} holds a ledger but ${sealedPath} is missing: this node cannot decrypt it. ` +
+        'Restore the sealed secrets, or recover the service with members\' recovery shares.');
+    }
+    if (!config.genesis) throw new Error('the data folder is empty and the configuration has no genesis section');
+    secrets = await createSecrets(nodeAddresses);
+    writeDurable(sealedPath, seal(secrets, sealingKey));
+    genesis = genesisTransaction({
+      members: config.genesis.members.map((m) => ({
+        certPem: readFileSync(m.certFile, 'utf8'),
+        ...(m.encryptionPublicKeyFile ? { encryptionPublicKeyPem: readFileSync(m.encryptionPublicKeyFile, 'utf8') } : {}),
+      })),
+      users: config.genesis.users.map((u) => ({ certPem: readFileSync(u.certFile, 'utf8') })),
+      open: config.genesis.open,
+    }, secrets, nodeAddresses);
+  }
+
+  let enclave: Enclave | undefined;
+  let flushScheduled = false;
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): void => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      flushing = files.flush().then(
+        () => enclave?.onLedgerDurable(files.durableSeqno),
+        (error: Error) => {
+          // A ledger that cannot be made durable must not acknowledge anything more: stop the node.
+          log('error', `ledger write failed: ${error.message}; stopping`);
+          process.exit(70);
+        },
+      );
+    });
+  };
+  const host: HostPort = {
+    ledgerAppend: (seqno, bytes, isSignature) => files.append(seqno, bytes, isSignature),
+    ledgerFlush: flush,
+    ledgerTruncate: (seqno) => files.truncate(seqno),
+    ledgerCommit: (seqno) => files.commit(seqno),
+    sealedWrite: async (blob) => writeDurable(sealedPath, blob),
+    log,
+  };
+  enclave = await Enclave.start(secrets, host, {
+    signatureTxCount: config.signatureTxCount,
+    signatureDelayMs: config.signatureDelayMs,
+  }, ledger, genesis);
+  const frontend = new Frontend(enclave, [loggingApp]);
+  const identity: TlsIdentityMessage = enclave.tlsIdentity();
+  if (config.serviceCertFile) writeDurable(config.serviceCertFile, identity.serviceCertPem);
+
+  const ticker = setInterval(() => enclave!.tick(Date.now()), Math.max(1, Math.floor(config.signatureDelayMs / 2)));
+  const { app, port } = await startServer({
+    identity,
+    host: config.rpcAddress.host,
+    port: config.rpcAddress.port,
+    handle: (request) => frontend.handle(request),
+  });
+  const status = {
+    event: 'ready',
+    pid: process.pid,
+    nodeId: enclave.nodeId,
+    rpcAddress: `${config.rpcAddress.host}:${port}`,
+    serviceCertFile: config.serviceCertFile ?? null,
+    lastSeqno: enclave.lastSeqno,
+  };
+  if (config.statusFile) writeDurable(config.statusFile, JSON.stringify(status));
+  log('info', `node ${enclave.nodeId} listening on https://${status.rpcAddress}`);
+  process.stdout.write(`${JSON.stringify(status)}\n`);
+
+  const stop = async (): Promise<void> => {
+    clearInterval(ticker);
+    await app.close();
+    await flushing;
+    await files.flush();
+    enclave!.onLedgerDurable(files.durableSeqno);
+    await files.close();
+  };
+  return { stop, port, enclave };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  if (!values.config) {
+    process.stderr.write('usage: node --import tsx node/host/main.ts --config <node.json>\n');
+    process.exit(2);
+  }
+  const config = loadConfig(values.config);
+  const node = await runNode(config);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${signal}: stopping`);
+    node.stop().then(() => process.exit(0), (error: Error) => {
+      log('error', `stop failed: ${error.message}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: Error) => {
+    log('error', error.message);
+    process.exit(1);
+  });
+}

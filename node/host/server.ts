@@ -1,0 +1,88 @@
+// The HTTPS frontend (fastify): terminates TLS on the node certificate, bounds what a client may send
+// (body size, header size, request rate), and hands every request to the enclave as a RequestMessage.
+// Routing, authentication and handlers live in the enclave; errors raised here use the same error body.
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { TLSSocket } from 'node:tls';
+import type { RequestMessage, ResponseMessage, TlsIdentityMessage } from '../boundary.ts';
+import { limits } from '../limits.ts';
+
+export interface ServerOptions {
+  identity: TlsIdentityMessage;
+  host: string;
+  port: number;
+  handle: (request: RequestMessage) => ResponseMessage;
+}
+
+const peerCertificates = new WeakMap<object, Uint8Array | null>();
+
+/** DER of the client's certificate, read once per TLS connection. */
+function clientCertificate(request: FastifyRequest): Uint8Array | undefined {
+  const socket = request.raw.socket as TLSSocket;
+  let der = peerCertificates.get(socket);
+  if (der === undefined) {
+    const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(false) : undefined;
+    der = cert && cert.raw ? new Uint8Array(cert.raw) : null;
+    peerCertificates.set(socket, der);
+  }
+  return der ?? undefined;
+}
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+export async function startServer(options: ServerOptions): Promise<{ app: FastifyInstance; port: number }> {
+  const app = Fastify({
+    https: {
+      key: options.identity.nodeKeyPem,
+      cert: options.identity.nodeCertPem,
+      requestCert: true,
+      rejectUnauthorized: false, // certificates are checked per endpoint against the governance maps
+      maxHeaderSize: limits.requestHeaderBytesMax,
+    } as never,
+    bodyLimit: limits.requestBodyBytesMax,
+    logger: false,
+    return503OnClosing: true,
+  });
+  await app.register(rateLimit, {
+    max: limits.requestsPerSecondPerClientMax,
+    timeWindow: 1000,
+    errorResponseBuilder: (_req, context) => ({
+      statusCode: 429,
+      error: { code: 'TooManyRequests', message: `More than ${context.max} requests per second from this client; retry after ${context.after}.` },
+    }),
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    const code = status === 413 ? 'RequestBodyTooLarge' : status === 429 ? 'TooManyRequests' : status >= 500 ? 'InternalError' : 'InvalidInput';
+    reply.code(status).header('content-type', 'application/json').send(errorBody(code, error.message));
+  });
+  const route = (request: FastifyRequest, reply: FastifyReply): void => {
+    const url = request.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
+    const clientCertDer = clientCertificate(request);
+    const message: RequestMessage = {
+      method: request.method,
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? '' : url.slice(q + 1),
+      headers: request.headers as Record<string, string>,
+      body,
+      ...(clientCertDer ? { clientCertDer } : {}),
+    };
+    const response = options.handle(message);
+    reply.code(response.status).headers(response.headers).send(
+      typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength),
+    );
+  };
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler: route });
+  app.route({ method: ['GET', 'POST'], url: '/', handler: route });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return { app, port };
+}
