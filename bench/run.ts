@@ -1,0 +1,169 @@
+// `npm run bench`: measures a real single-node Synod service over HTTPS on 127.0.0.1 — private-write
+// throughput and latency, and commit latency (write sent → receipt available) — at several concurrencies,
+// plus the primitive costs that decide where hashing and signing run (node:crypto vs @noble).
+// Every run is bounded in time and request count, and stops the processes it started.
+//
+//   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--json]
+
+import { parseArgs } from 'node:util';
+import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { p384 } from '@noble/curves/nist.js';
+import { startTestNetwork } from '../test/helpers/network.ts';
+import { HttpsClient } from '../test/helpers/https.ts';
+
+const REQUESTS_PER_RUN_MAX = 2_000_000;
+
+interface RunResult {
+  concurrency: number;
+  requests: number;
+  errors: number;
+  throughputPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  commitP50Ms: number;
+  commitP99Ms: number;
+  commitSamples: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number): Promise<RunResult> {
+  const client = new HttpsClient({ url, ca, cert, key, maxSockets: concurrency + 1 });
+  const probe = new HttpsClient({ url, ca, cert, key, maxSockets: 2 });
+  const msg = 'x'.repeat(valueBytes);
+  const latencies: number[] = [];
+  const commitLatencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const deadline = performance.now() + seconds * 1000;
+  let nextId = concurrency * 10_000_000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline && issued < REQUESTS_PER_RUN_MAX) {
+      issued++;
+      const started = performance.now();
+      const res = await client.post('/app/log/private', { id: nextId++, msg });
+      if (res.status === 200) latencies.push(performance.now() - started);
+      else errors++;
+    }
+  };
+  // Commit latency: one probe at a time writes and polls for its receipt, while the load runs.
+  const prober = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      const res = await probe.post('/app/log/private', { id: nextId++, msg });
+      const txid = res.headers['x-ms-ccf-transaction-id'];
+      if (res.status !== 200 || typeof txid !== 'string') continue;
+      for (;;) {
+        const receipt = await probe.get(`/app/receipt?transaction_id=${txid}`);
+        if (receipt.status === 200) break;
+        if (performance.now() > deadline + 5_000) return;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      commitLatencies.push(performance.now() - started);
+    }
+  };
+  const started = performance.now();
+  await Promise.all([...Array.from({ length: concurrency }, worker), prober()]);
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  client.close();
+  probe.close();
+  latencies.sort((a, b) => a - b);
+  commitLatencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    requests: latencies.length,
+    errors,
+    throughputPerSecond: latencies.length / elapsedSeconds,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    commitP50Ms: percentile(commitLatencies, 50),
+    commitP99Ms: percentile(commitLatencies, 99),
+    commitSamples: commitLatencies.length,
+  };
+}
+
+function opsPerSecond(fn: () => void, minMs = 300): number {
+  let count = 0;
+  const started = performance.now();
+  while (performance.now() - started < minMs) {
+    for (let i = 0; i < 100; i++) fn();
+    count += 100;
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+function primitives(): Array<[string, number, number]> {
+  const input = new Uint8Array(100).fill(7);
+  const digest = nobleSha256(input);
+  const shaNode = opsPerSecond(() => createHash('sha256').update(input).digest());
+  const shaNoble = opsPerSecond(() => nobleSha256(input));
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const noblePriv = p384.utils.randomSecretKey();
+  const signNode = opsPerSecond(() => createSign('sha384').update(input).sign(privateKey), 500);
+  const signNoble = opsPerSecond(() => p384.sign(digest, noblePriv, { prehash: false }), 500);
+  return [
+    ['SHA-256, 100-byte input (ops/s)', shaNode, shaNoble],
+    ['ECDSA P-384 sign (ops/s)', signNode, signNoble],
+  ];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      concurrency: { type: 'string', default: '1,8,32,128' },
+      'value-bytes': { type: 'string', default: '256' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const seconds = Number(values.seconds);
+  const concurrencies = values.concurrency.split(',').map(Number);
+  const valueBytes = Number(values['value-bytes']);
+  if (!(seconds > 0 && seconds <= 600) || concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
+    throw new Error('--seconds must be in (0, 600] and --concurrency a list of integers in 1..1024');
+  }
+  const log = (line: string): void => {
+    if (!values.json) process.stdout.write(`${line}\n`);
+  };
+  log('Primitives (this machine, single thread): node:crypto vs @noble');
+  const prims = primitives();
+  for (const [name, nodeOps, nobleOps] of prims) {
+    log(`  ${name.padEnd(34)} node ${nodeOps.toFixed(0).padStart(9)}  noble ${nobleOps.toFixed(0).padStart(9)}  ratio ${(nodeOps / nobleOps).toFixed(1)}×`);
+  }
+  log(`\nStarting a one-node service on 127.0.0.1 (${seconds} s per concurrency, ${valueBytes}-byte values) …`);
+  const net = await startTestNetwork();
+  const results: RunResult[] = [];
+  try {
+    const url = `https://${net.node.status.rpcAddress}`;
+    const { readFileSync } = await import('node:fs');
+    const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
+    const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
+    for (const concurrency of concurrencies) {
+      const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes);
+      results.push(result);
+      log(`  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)} writes/s  ` +
+        `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
+        `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  (errors ${result.errors})`);
+    }
+  } finally {
+    await net.stop();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ primitives: prims, results }, null, 2)}\n`);
+    return;
+  }
+  log('\n| clients | writes/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms |');
+  log('|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    log(`| ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${r.commitP50Ms.toFixed(1)} | ${r.commitP99Ms.toFixed(1)} |`);
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
