@@ -18,7 +18,8 @@ import { RpcError } from '../errors.ts';
 import { coseReceipt, coseSigner, signRoot, type CoseSigner } from './cose.ts';
 import { jsonReceipt, leafHash, TransactionHistory, type JsonReceipt } from './history.ts';
 import { Tables, UNIT_KEY, jsonBytes, type SignatureRecord } from './tables.ts';
-import type { EnclaveSecrets } from './sealing.ts';
+import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
+import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
 import { replayLedger } from './replay.ts';
 import { Metrics } from './metrics.ts';
 
@@ -29,6 +30,19 @@ export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
 export interface EnclaveOptions {
   signatureTxCount: number;
   signatureDelayMs: number;
+}
+
+export interface EnclaveInit {
+  host: HostPort;
+  options: EnclaveOptions;
+  /** Platform sealing key (virtual platform: from a file; SEV-SNP: derived by the secure processor). */
+  sealingKey: Uint8Array;
+  /** The sealed secrets the host stored, if this node has run before. */
+  sealed?: Uint8Array;
+  ledger: LedgerReadMessage;
+  /** Only for a new service: who its first members and users are. */
+  genesis?: GenesisConfig;
+  addresses: NodeAddresses;
 }
 
 export interface TxOutcome<T> {
@@ -50,7 +64,7 @@ export class Enclave {
   readonly history: TransactionHistory;
   readonly metrics = new Metrics();
   readonly nodeId: string;
-  readonly consensus: Consensus & SingleNodeConsensus;
+  readonly consensus: Consensus;
   private readonly ledgerSecret: LedgerSecret;
   private readonly cose: CoseSigner;
   private unsignedCount = 0;
@@ -81,16 +95,27 @@ export class Enclave {
   }
 
   /**
-   * Starts the enclave from its secrets and whatever the host found on disk. The ledger is hostile input:
-   * replay checks every entry (framing, GCM tag, commit evidence, Merkle root, node signature).
+   * Starts the enclave. Its secrets come unsealed from the blob the host kept (hostile input: the blob is
+   * authenticated), or are created fresh for a new service and handed to the host only sealed. The ledger
+   * is hostile input too: replay checks every entry (framing, GCM tag, commit evidence, Merkle root, node
+   * signature) before any of it is trusted.
    */
-  static async start(
-    secrets: EnclaveSecrets,
-    host: HostPort,
-    options: EnclaveOptions,
-    ledger: LedgerReadMessage,
-    genesis: ((tx: Tx) => void) | undefined,
-  ): Promise<Enclave> {
+  static async start(init: EnclaveInit): Promise<Enclave> {
+    const { host, ledger } = init;
+    let secrets: EnclaveSecrets;
+    let genesis: ((tx: Tx) => void) | undefined;
+    if (init.sealed) {
+      secrets = unseal(init.sealed, init.sealingKey);
+    } else {
+      if (ledger.entries.length > 0) {
+        throw new Error('the data folder holds a ledger but no sealed secrets: this node cannot decrypt it. ' +
+          'Restore the sealed secrets, or recover the service with the members\' recovery shares.');
+      }
+      if (!init.genesis) throw new Error('the data folder is empty and no genesis configuration was given');
+      secrets = await createSecrets(init.addresses);
+      await host.sealedWrite(seal(secrets, init.sealingKey));
+      genesis = genesisTransaction(init.genesis, secrets, init.addresses);
+    }
     const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
     const secret = new LedgerSecret(secrets.ledgerSecret);
     const store = new Store();
@@ -104,7 +129,7 @@ export class Enclave {
     }
     const lastSeqno = replayed.lastSeqno;
     const view = replayed.lastView + 1;
-    const enclave = new Enclave(secrets, host, options, { store, tree, history }, {
+    const enclave = new Enclave(secrets, host, init.options, { store, tree, history }, {
       view,
       lastSeqno,
       commitSeqno: lastSeqno,
@@ -112,7 +137,7 @@ export class Enclave {
     });
     enclave.durableSeqno = lastSeqno;
     if (lastSeqno === 0) {
-      if (!genesis) throw new Error('the ledger is empty and no genesis configuration was given');
+      if (!genesis) throw new Error('the ledger is empty but this node\'s secrets are sealed: its genesis was lost');
       enclave.execute((tx) => genesis(tx));
       enclave.emitSignature();
       host.log('info', `service created: node ${nodeId} is primary in view ${view}`);

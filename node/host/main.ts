@@ -11,8 +11,7 @@ import { parseArgs } from 'node:util';
 import type { HostPort, TlsIdentityMessage } from '../boundary.ts';
 import { Enclave } from '../enclave/enclave.ts';
 import { Frontend } from '../enclave/frontend.ts';
-import { createSecrets, genesisTransaction, type NodeAddresses } from '../enclave/genesis.ts';
-import { seal, unseal, type EnclaveSecrets } from '../enclave/sealing.ts';
+import type { GenesisConfig, NodeAddresses } from '../enclave/genesis.ts';
 import { LedgerFiles } from './ledger/files.ts';
 import { loadConfig, type NodeConfig } from './config.ts';
 import { startServer } from './server.ts';
@@ -70,27 +69,15 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
   const ledger = await files.readAll();
   const nodeAddresses = addresses(config);
 
-  let secrets: EnclaveSecrets;
-  let genesis: Parameters<typeof Enclave.start>[4];
-  if (existsSync(sealedPath)) {
-    secrets = unseal(new Uint8Array(readFileSync(sealedPath)), sealingKey);
-  } else {
-    if (ledger.entries.length > 0) {
-      throw new Error(`${config.ledgerDir} holds a ledger but ${sealedPath} is missing: this node cannot decrypt it. ` +
-        'Restore the sealed secrets, or recover the service with members\' recovery shares.');
-    }
-    if (!config.genesis) throw new Error('the data folder is empty and the configuration has no genesis section');
-    secrets = await createSecrets(nodeAddresses);
-    writeDurable(sealedPath, seal(secrets, sealingKey));
-    genesis = genesisTransaction({
-      members: config.genesis.members.map((m) => ({
-        certPem: readFileSync(m.certFile, 'utf8'),
-        ...(m.encryptionPublicKeyFile ? { encryptionPublicKeyPem: readFileSync(m.encryptionPublicKeyFile, 'utf8') } : {}),
-      })),
-      users: config.genesis.users.map((u) => ({ certPem: readFileSync(u.certFile, 'utf8') })),
-      open: config.genesis.open,
-    }, secrets, nodeAddresses);
-  }
+  const sealed = existsSync(sealedPath) ? new Uint8Array(readFileSync(sealedPath)) : undefined;
+  const genesis: GenesisConfig | undefined = config.genesis && !sealed ? {
+    members: config.genesis.members.map((m) => ({
+      certPem: readFileSync(m.certFile, 'utf8'),
+      ...(m.encryptionPublicKeyFile ? { encryptionPublicKeyPem: readFileSync(m.encryptionPublicKeyFile, 'utf8') } : {}),
+    })),
+    users: config.genesis.users.map((u) => ({ certPem: readFileSync(u.certFile, 'utf8') })),
+    open: config.genesis.open,
+  } : undefined;
 
   let enclave: Enclave | undefined;
   let flushScheduled = false;
@@ -118,10 +105,15 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     sealedWrite: async (blob) => writeDurable(sealedPath, blob),
     log,
   };
-  enclave = await Enclave.start(secrets, host, {
-    signatureTxCount: config.signatureTxCount,
-    signatureDelayMs: config.signatureDelayMs,
-  }, ledger, genesis);
+  enclave = await Enclave.start({
+    host,
+    options: { signatureTxCount: config.signatureTxCount, signatureDelayMs: config.signatureDelayMs },
+    sealingKey,
+    ...(sealed ? { sealed } : {}),
+    ledger,
+    ...(genesis ? { genesis } : {}),
+    addresses: nodeAddresses,
+  });
   const frontend = new Frontend(enclave, [loggingApp]);
   const identity: TlsIdentityMessage = enclave.tlsIdentity();
   if (config.serviceCertFile) writeDurable(config.serviceCertFile, identity.serviceCertPem);
