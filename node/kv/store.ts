@@ -372,10 +372,12 @@ function parseSnapshot(snapshot: StoreSnapshot): Map<string, CommittedMap> {
   if (!Number.isSafeInteger(version) || version < 0) fail('version must be a non-negative integer');
   if (!Array.isArray(snapshot.maps)) fail('maps must be an array');
   const maps = new Map<string, CommittedMap>();
+  const names = new Set<string>();
   for (const map of snapshot.maps) {
     if (typeof map?.name !== 'string' || map.name.length === 0) fail('a map has no name');
     if (map.name.length > kvLimits.mapNameLengthMax) fail(`map name ${map.name.slice(0, 40)}… is too long`);
-    if (maps.has(map.name)) fail(`map ${map.name} appears twice`);
+    if (names.has(map.name)) fail(`map ${map.name} appears twice`);
+    names.add(map.name);
     if (!Array.isArray(map.entries)) fail(`map ${map.name} has no entries array`);
     const entries = new Map<string, VersionedEntry>();
     let latest = 0;

@@ -70,6 +70,7 @@ export class TxMap {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    this.#tx.assertOpen();
     const k = keyString(key);
     const written = this.#writes.get(k);
     if (written !== undefined) return written ?? undefined;
@@ -135,11 +136,11 @@ export class TxMap {
 
   /** Version of the last committed write to `key` as of the snapshot; own writes are not counted. */
   getVersionOfPreviousWrite(key: Uint8Array): number | undefined {
+    this.#tx.assertOpen();
     return this.#readCommitted(keyString(key))?.version;
   }
 
   #readCommitted(k: string): VersionedEntry | undefined {
-    this.#tx.assertOpen();
     const entry = this.#tx.entryAt(this.name, k);
     if (!this.#reads.has(k)) this.#reads.set(k, entry === undefined ? 0 : entry.version);
     return entry;
