@@ -64,6 +64,19 @@ const rsaPssSha384 = der.seq(
 );
 // RSASSA-PKCS1-v1_5 with SHA-384, to show the verifier refuses a scheme AMD does not use.
 const rsaPkcs1Sha384 = der.seq(der.oid('1.2.840.113549.1.1.12'), der.null());
+// PSS parameters naming SHA-256 and a 32-byte salt: a label the verifier must not ignore.
+const sha256 = '2.16.840.1.101.3.4.2.1';
+const rsaPssSha256Label = der.seq(
+  der.oid(knownOid.rsassaPss),
+  der.seq(
+    der.explicit(0, der.seq(der.oid(sha256), der.null())),
+    der.explicit(1, der.seq(der.oid(knownOid.mgf1), der.seq(der.oid(sha256), der.null()))),
+    der.explicit(2, der.int(32)),
+  ),
+);
+
+/** How a certificate is signed: AMD's scheme, PKCS#1 v1.5, or AMD's scheme under a SHA-256 label. */
+export type TestSignatureScheme = 'pss' | 'pkcs1' | 'pss-labelled-sha256';
 
 const name = (commonName: string) => der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.utf8(commonName))));
 const extension = (id: string, value: Uint8Array, critical = false) =>
@@ -78,11 +91,12 @@ interface CertificateSpec {
   extensions: Uint8Array[];
   notBefore: Date;
   notAfter: Date;
-  pkcs1?: boolean;
+  scheme?: TestSignatureScheme;
 }
 
 export function makeCertificate(spec: CertificateSpec): Uint8Array {
-  const algorithm = spec.pkcs1 ? rsaPkcs1Sha384 : rsaPssSha384;
+  const scheme = spec.scheme ?? 'pss';
+  const algorithm = scheme === 'pkcs1' ? rsaPkcs1Sha384 : scheme === 'pss' ? rsaPssSha384 : rsaPssSha256Label;
   const tbs = der.seq(
     der.explicit(0, der.int(2)),
     der.int(spec.serial),
@@ -93,9 +107,10 @@ export function makeCertificate(spec: CertificateSpec): Uint8Array {
     new Uint8Array(spec.publicKey.export({ type: 'spki', format: 'der' })),
     der.explicit(3, der.seq(...spec.extensions)),
   );
-  const signature = spec.pkcs1
-    ? sign('sha384', tbs, spec.signer)
-    : sign('sha384', tbs, { key: spec.signer, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
+  const signature =
+    scheme === 'pkcs1'
+      ? sign('sha384', tbs, spec.signer)
+      : sign('sha384', tbs, { key: spec.signer, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
   return der.seq(tbs, algorithm, der.bits(signature));
 }
 
@@ -109,8 +124,8 @@ export interface TestChainOptions {
   productName?: string | null;
   omitHardwareId?: boolean;
   vcekNotAfter?: Date;
-  /** Sign the VCEK with PKCS#1 v1.5 instead of PSS. */
-  vcekPkcs1?: boolean;
+  /** How the ASK signs the VCEK (default: RSASSA-PSS/SHA-384 as AMD does). */
+  vcekScheme?: TestSignatureScheme;
 }
 
 export interface TestChain {
@@ -148,7 +163,7 @@ export function createTestChain(options: TestChainOptions): TestChain {
     extensions: vcekExtensions(options),
     notBefore,
     notAfter: options.vcekNotAfter ?? notAfter,
-    pkcs1: options.vcekPkcs1 ?? false,
+    scheme: options.vcekScheme ?? 'pss',
   });
   const [arkPem, askPem, vcekPem] = [ark, ask, vcek].map(derToPem) as [string, string, string];
   return {

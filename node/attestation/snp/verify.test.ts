@@ -331,7 +331,12 @@ describe('the VCEK must be the one issued for this chip and TCB', () => {
   });
 
   it('refuses a chain signed with PKCS#1 v1.5 instead of RSASSA-PSS', () => {
-    const chain = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, vcekPkcs1: true });
+    const chain = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, vcekScheme: 'pkcs1' });
+    expect(codeOf(() => verifySnpReport(sign(chain), chain.endorsements, options(chain)))).toBe('SNP_CERT_CHAIN_INVALID');
+  });
+
+  it('refuses a certificate whose declared PSS parameters are not SHA-384/48, even if it verifies as such', () => {
+    const chain = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, vcekScheme: 'pss-labelled-sha256' });
     expect(codeOf(() => verifySnpReport(sign(chain), chain.endorsements, options(chain)))).toBe('SNP_CERT_CHAIN_INVALID');
   });
 
