@@ -4,6 +4,8 @@
 export const limits = {
   /** Largest HTTP request body accepted by the frontend. */
   requestBodyBytesMax: 1024 * 1024,
+  /** An oversized body up to this size is read and dropped so the client gets its 413 cleanly. */
+  requestBodyDrainBytesMax: 16 * 1024 * 1024,
   /** Largest total size of HTTP request headers. */
   requestHeaderBytesMax: 16 * 1024,
   /** Requests per second one client address may send before it gets 429. */

@@ -54,6 +54,23 @@ export async function startServer(options: ServerOptions): Promise<{ app: Fastif
       error: { code: 'TooManyRequests', message: `More than ${context.max} requests per second from this client; retry after ${context.after}.` },
     }),
   });
+  // An oversized body is refused before it is parsed. Its bytes are still read and dropped (up to a
+  // bound) so that the client, which is usually still writing, receives the 413 instead of a reset.
+  app.addHook('onRequest', (request, reply, done) => {
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (!(declared > limits.requestBodyBytesMax)) return done();
+    const answer = (): void => {
+      reply.code(413).header('content-type', 'application/json').send(errorBody('RequestBodyTooLarge',
+        `The request body is ${declared} bytes; this node accepts at most ${limits.requestBodyBytesMax}.`));
+    };
+    if (declared > limits.requestBodyDrainBytesMax) {
+      reply.header('connection', 'close');
+      answer();
+      return;
+    }
+    request.raw.on('end', answer);
+    request.raw.resume();
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply) => {

@@ -59,7 +59,9 @@ export class HttpsClient {
         });
         res.on('error', reject);
       });
-      req.on('error', reject);
+      // A server that refuses an oversized body answers first and then resets the connection while the
+      // body is still being written: the answer, once it arrived, is what counts.
+      req.on('error', (error) => (req.res ? undefined : reject(error)));
       if (payload !== undefined) req.write(payload);
       req.end();
     });
