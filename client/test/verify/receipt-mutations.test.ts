@@ -81,7 +81,8 @@ describe.each(RECEIPT_FILES)('%s', (name) => {
     expect(byCode.RECEIPT_BAD_SIGNATURE).toBe(2 * base.proof.length + 2);
   });
 
-  it.each(base.proof.map((_: unknown, k: number) => [k] as [number]))('every hex character of proof[%i] matters', (k: number) => {
+  const stepIndexes: number[] = base.proof.map((_: unknown, k: number) => k);
+  it.each(stepIndexes)('every hex character of proof[%i] matters', (k) => {
     const byCode = expectAllRejected(proofHashMutations(base, k));
     expect(byCode).toEqual({ RECEIPT_BAD_SIGNATURE: 64 });
   });
