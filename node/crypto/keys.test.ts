@@ -6,6 +6,7 @@ import { p256, p384 } from '@noble/curves/nist.js';
 import { fromHex, sha256, toHex } from './hash.ts';
 import {
   curveOfPublicKey,
+  digestSigner,
   generateKeyPair,
   keyPairFromPrivateKeyPem,
   publicKeyDerToPem,
@@ -131,6 +132,30 @@ describe('signDigest / verifyDigest', () => {
     // Trailing bytes after the DER SEQUENCE are not a valid encoding.
     const trailing = new Uint8Array([...signature, 0]);
     expect(verifyDigest(pair.publicKeyPem, digest, trailing)).toBe(false);
+  });
+
+  it('digestSigner signs repeatedly with one parsed key, with the same checks as signDigest', () => {
+    const pair = PAIRS['P-384'];
+    const sign = digestSigner(pair.privateKeyPem);
+    const first = sha256(ascii('root 1'));
+    const second = sha256(ascii('root 2'));
+    expect(verifyDigest(pair.publicKeyPem, first, sign(first))).toBe(true);
+    expect(verifyDigest(pair.publicKeyDer, second, sign(second))).toBe(true);
+    expect(verifyDigest(pair.publicKeyDer, second, sign(first))).toBe(false);
+    expect(codeOf(() => sign(new Uint8Array(20)))).toBe('CRYPTO_INVALID_DIGEST');
+    expect(codeOf(() => digestSigner('not a key'))).toBe('CRYPTO_INVALID_KEY');
+  });
+
+  it('keeps keys apart when verifying against many of them (parsed keys are cached)', () => {
+    const digest = sha256(ascii('which key?'));
+    const pairs = [PAIRS['P-256'], PAIRS['P-384'], generateKeyPair('P-256'), generateKeyPair('P-384')];
+    const signatures = pairs.map((pair) => signDigest(pair.privateKeyPem, digest));
+    pairs.forEach((pair, i) => {
+      signatures.forEach((signature, j) => {
+        expect(verifyDigest(pair.publicKeyPem, digest, signature)).toBe(i === j);
+        expect(verifyDigest(pair.publicKeyDer, digest, signature)).toBe(i === j);
+      });
+    });
   });
 
   it('accepts 48-byte (SHA-384) digests and rejects other lengths when signing', () => {

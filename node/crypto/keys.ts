@@ -161,15 +161,41 @@ function publicPoint(key: KeyObject, curve: Curve): Uint8Array {
  * deterministic with added randomness (hedged), so a weak RNG cannot leak the key.
  */
 export function signDigest(privateKeyPem: string, digest: Uint8Array): Uint8Array {
-  assertDigest(digest);
+  return digestSigner(privateKeyPem)(digest);
+}
+
+/**
+ * signDigest with the key parsed once: parsing a PEM costs about half a noble signature, so a caller
+ * that signs repeatedly with one key (the node signing Merkle roots) should hold one of these.
+ */
+export function digestSigner(privateKeyPem: string): (digest: Uint8Array) => Uint8Array {
   const key = parsePrivateKey(privateKeyPem);
   const curve = curveOfKeyObject(key);
   const scalar = privateScalar(key, curve);
-  try {
+  return (digest: Uint8Array): Uint8Array => {
+    assertDigest(digest);
     return NOBLE[curve].sign(digest, scalar, { prehash: false, format: 'der', extraEntropy: true });
-  } finally {
-    scalar.fill(0);
+  };
+}
+
+/** Public keys parsed for verifyDigest, by their PEM or DER; public data, so caching is harmless. */
+const PUBLIC_POINT_CACHE_ENTRIES_MAX = 256;
+const publicPoints = new Map<string, { curve: Curve; point: Uint8Array }>();
+
+function cachedPublicPoint(publicKey: string | Uint8Array): { curve: Curve; point: Uint8Array } {
+  const cacheKey =
+    typeof publicKey === 'string'
+      ? publicKey
+      : 'der:' + Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  let parsed = publicPoints.get(cacheKey);
+  if (parsed === undefined) {
+    const key = parsePublicKey(publicKey);
+    const curve = curveOfKeyObject(key);
+    parsed = { curve, point: publicPoint(key, curve) };
+    if (publicPoints.size >= PUBLIC_POINT_CACHE_ENTRIES_MAX) publicPoints.clear();
+    publicPoints.set(cacheKey, parsed);
   }
+  return parsed;
 }
 
 /**
@@ -185,16 +211,14 @@ export function verifyDigest(
     throw invalidArgument('digest and signature must be Uint8Arrays');
   }
   if (!DIGEST_BYTES_ALLOWED.includes(digest.byteLength)) return false;
-  let key: KeyObject;
-  let curve: Curve;
+  let parsed: { curve: Curve; point: Uint8Array };
   try {
-    key = parsePublicKey(publicKey);
-    curve = curveOfKeyObject(key);
+    parsed = cachedPublicPoint(publicKey);
   } catch {
     return false;
   }
   try {
-    return NOBLE[curve].verify(derSignature, digest, publicPoint(key, curve), {
+    return NOBLE[parsed.curve].verify(derSignature, digest, parsed.point, {
       prehash: false,
       format: 'der',
       lowS: false,
