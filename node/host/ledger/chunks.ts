@@ -7,6 +7,7 @@ import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:f
 import { join } from 'node:path';
 import { LedgerCorruptError } from '../../errors.ts';
 import { CHUNK_HEADER_BYTES, CHUNK_POSITION_BYTES, CHUNK_POSITION_MAX, chunkHeader, offsetTable, splitChunk, type SplitChunk } from '../../ledger/chunk.ts';
+import { EntryFlags } from '../../ledger/entry.ts';
 import { LedgerFormatError } from '../../ledger/errors.ts';
 import { chunkName, parseChunkName, type ChunkState } from './names.ts';
 
@@ -204,7 +205,14 @@ export class ChunkFiles {
       }
       let close = false;
       while (i < batch.length && !close) {
-        const entry = batch[i++]!;
+        const entry = batch[i]!;
+        // The primary may mark chunk ends in entry headers (as CCF does) so every node cuts alike.
+        const flags = entry.bytes[1]!;
+        if ((flags & EntryFlags.ForceLedgerChunkBefore) !== 0 && chunk.count > 0) {
+          close = true;
+          break;
+        }
+        i++;
         if (end + entry.bytes.byteLength > CHUNK_POSITION_MAX) {
           throw new Error(`chunk ${this.#nameOf(chunk)} would pass 4 GiB without a signature to close it`);
         }
@@ -212,7 +220,7 @@ export class ChunkFiles {
         parts.push(entry.bytes);
         end += entry.bytes.byteLength;
         chunk.count++;
-        close = entry.isSignature && end >= this.#chunkSizeBytes;
+        close = (flags & EntryFlags.ForceLedgerChunkAfter) !== 0 || (entry.isSignature && end >= this.#chunkSizeBytes);
       }
       if (close) parts.push(offsetTable(chunk.positions));
       await this.#write(parts, chunk.bytes);

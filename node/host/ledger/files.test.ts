@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { splitChunk } from '../../ledger/chunk.ts';
+import { EntryFlags } from '../../ledger/entry.ts';
 import { LedgerFiles, type DiskStep, type LedgerFilesOptions } from './files.ts';
 import { LedgerFilesError } from './errors.ts';
 import { fakeEntry, isSignature } from './test-fixtures.ts';
@@ -57,6 +58,18 @@ describe('LedgerFiles', () => {
     expect(committed.length).toBeGreaterThan(0);
     for (const name of committed) expect(Number(/-(\d+)\./.exec(name)![1])).toBeLessThanOrEqual(30);
     expect(readdirSync(dir).some((n) => /^ledger_\d+-\d+$/.test(n) && Number(/-(\d+)$/.exec(n)![1]) > 30)).toBe(true);
+  });
+
+  it('honours chunk-end flags in entry headers, so every node cuts chunks alike', async () => {
+    const dir = tempDir();
+    const files = await LedgerFiles.open(dir, { chunkSizeBytes: 1 << 20 });
+    for (let s = 1; s <= 12; s++) {
+      const flags = s === 4 ? EntryFlags.ForceLedgerChunkAfter : s === 9 ? EntryFlags.ForceLedgerChunkBefore : 0;
+      files.append(s, fakeEntry(s, 0, flags), false);
+    }
+    await files.flush();
+    expect(readdirSync(dir).sort()).toEqual(['ledger_1-4', 'ledger_5-8', 'ledger_9']);
+    await files.close();
   });
 
   it('reopening continues the same chunk and numbering', async () => {
