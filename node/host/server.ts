@@ -49,6 +49,8 @@ export async function startServer(options: ServerOptions): Promise<{ app: Fastif
   await app.register(rateLimit, {
     max: limits.requestsPerSecondPerClientMax,
     timeWindow: 1000,
+    addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': true },
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_req, context) => ({
       statusCode: 429,
       error: { code: 'TooManyRequests', message: `More than ${context.max} requests per second from this client; retry after ${context.after}.` },

@@ -98,7 +98,10 @@ export async function startSandbox(options: SandboxOptions, echo = false): Promi
 
 function banner(nodes: NodeProcess[], common: string): string {
   const url = `https://${nodes[0]!.status.rpcAddress}`;
-  const rel = (p: string): string => relative(process.cwd(), p) || '.';
+  const rel = (p: string): string => {
+    const r = relative(process.cwd(), p);
+    return r === '' ? '.' : r.startsWith('..') ? p : r;
+  };
   const cacert = rel(join(common, 'service_cert.pem'));
   const user = `--cert ${rel(join(common, 'user0_cert.pem'))} --key ${rel(join(common, 'user0_privk.pem'))}`;
   return [

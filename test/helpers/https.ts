@@ -44,7 +44,9 @@ export class HttpsClient {
       allHeaders['content-length'] = Buffer.byteLength(payload);
     }
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = httpsRequest({ host: this.host, port: this.port, method, path, headers: allHeaders, agent: this.agent, servername: 'localhost' }, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -61,7 +63,7 @@ export class HttpsClient {
       });
       // A server that refuses an oversized body answers first and then resets the connection while the
       // body is still being written: the answer, once it arrived, is what counts.
-      req.on('error', (error) => (req.res ? undefined : reject(error)));
+      req.on('error', (error) => (answered ? undefined : reject(error)));
       if (payload !== undefined) req.write(payload);
       req.end();
     });
