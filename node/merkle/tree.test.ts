@@ -182,9 +182,10 @@ describe('MerkleTree shape (CCF: promote odd last node, leaf 0 = zeros)', () => 
 describe('MerkleTree compaction and serialization', () => {
   it('compact keeps every root and proof at or above the compaction point', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 260 }), fc.nat(), fc.integer({ min: 0, max: 40 }), (count, seed, extra) => {
+      fc.property(fc.integer({ min: 1, max: 160 }), fc.nat(), fc.integer({ min: 0, max: 40 }), (count, seed, extra) => {
         const { tree, leaves } = buildTree(count);
         const from = seed % (count + 1);
+        tree.root(count); // warm the right-edge cache, which compaction must not leave stale
         tree.compact(from);
         expect(tree.firstIndex).toBe(from);
         for (let n = 0; n < extra; n++) {
@@ -201,7 +202,7 @@ describe('MerkleTree compaction and serialization', () => {
         }
         if (from > 0) expect(() => tree.leaf(from - 1)).toThrow(MerkleError);
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 

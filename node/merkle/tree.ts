@@ -29,6 +29,8 @@ export const MERKLE_PROOF_STEPS_MAX = 64;
 const SERIAL_FORMAT = 1;
 const SERIAL_HEADER_BYTES = 1 + 8 + 8;
 const LEVEL_CAPACITY_MIN_NODES = 16;
+/** Tree sizes whose right edge (≤ 53 hashes each) is kept for reuse. */
+const EDGE_CACHE_SIZES_MAX = 64;
 const ZERO_LEAF = new Uint8Array(HASH_BYTES);
 
 function assert(condition: boolean, message: string): asserts condition {
@@ -136,7 +138,8 @@ export class MerkleTree {
   /** level → hash of the maximal aligned block of [0, from) at that level (one per set bit of from). */
   #peaks = new Map<number, Uint8Array>();
   #levels: Level[] = [];
-  #rootCache: { size: number; root: Uint8Array } | undefined;
+  /** Right edges of recently used sizes: receipts come in bursts against the same signature's size. */
+  #edges = new Map<number, Uint8Array[]>();
 
   /** A tree holding leaf 0 = 32 zero bytes. (The argument is internal, for `deserialize`.) */
   constructor(empty?: typeof EMPTY) {
@@ -160,14 +163,16 @@ export class MerkleTree {
     }
     this.#levelAt(0).push(leaf);
     this.#size += 1;
-    this.#rootCache = undefined;
     // Each time the new node is a right child, its parent has just become complete.
     let index = this.#size - 1;
     for (let j = 0; index % 2 === 1; j++) {
       const parent = (index - 1) / 2;
       const upper = this.#levelAt(j + 1);
       assert(upper.next === parent, 'parent level is contiguous');
-      upper.push(hashPair(this.#node(j, index - 1), this.#node(j, index)));
+      const level = this.#levels[j]!;
+      const offset = (index - 1 - level.base) * HASH_BYTES;
+      // Both children stored side by side are already the 64 bytes to hash; otherwise the left is a peak.
+      upper.push(offset >= 0 ? hash('sha256', level.bytes.subarray(offset, offset + 2 * HASH_BYTES), 'buffer') : hashPair(this.#node(j, index - 1), this.#node(j, index)));
       index = parent;
     }
   }
@@ -180,11 +185,8 @@ export class MerkleTree {
   /** Root over leaves [0, size). */
   root(size: number = this.#size): Uint8Array {
     this.#checkSize(size);
-    if (this.#rootCache?.size === size) return this.#rootCache.root.slice();
     const edge = this.#rightEdge(size);
-    const root = edge[edge.length - 1]!.slice();
-    if (size === this.#size) this.#rootCache = { size, root: root.slice() };
-    return root;
+    return edge[edge.length - 1]!.slice();
   }
 
   /** Path of leaf `index` in the tree of `size` leaves, leaf side first. */
@@ -220,7 +222,7 @@ export class MerkleTree {
     if (size >= this.#size) return;
     for (let j = 0; j < this.#levels.length; j++) this.#levels[j]!.truncate(Math.floor(size / 2 ** j));
     this.#size = size;
-    this.#rootCache = undefined;
+    for (const cached of this.#edges.keys()) if (cached > size) this.#edges.delete(cached);
   }
 
   /** Forgets leaves below `index`; roots of sizes >= index and proofs of leaves >= index still work. */
@@ -236,6 +238,7 @@ export class MerkleTree {
     for (let j = 0; j < this.#levels.length; j++) this.#levels[j]!.dropBelow(Math.floor(index / 2 ** j));
     this.#peaks = peaks;
     this.#from = index;
+    this.#edges.clear();
   }
 
   /**
@@ -308,16 +311,21 @@ export class MerkleTree {
    * node is partial (below it they are complete and stored) up to the root (the last element).
    */
   #rightEdge(size: number): Uint8Array[] {
+    const cached = this.#edges.get(size);
+    if (cached !== undefined) return cached;
     let j = 0;
     while (size % 2 ** (j + 1) === 0) j++;
     const edge: Uint8Array[] = [];
     let count = size / 2 ** j;
-    edge[j] = this.#node(j, count - 1);
+    // A copy: stored nodes move when the tree is compacted.
+    edge[j] = this.#node(j, count - 1).slice();
     for (; count > 1; j++) {
       const last = count - 1;
       edge[j + 1] = last % 2 === 1 ? hashPair(this.#node(j, last - 1), edge[j]!) : edge[j]!;
       count = Math.ceil(count / 2);
     }
+    if (this.#edges.size >= EDGE_CACHE_SIZES_MAX) this.#edges.delete(this.#edges.keys().next().value!);
+    this.#edges.set(size, edge);
     return edge;
   }
 
