@@ -156,12 +156,22 @@ function publicPoint(key: KeyObject, curve: Curve): Uint8Array {
   return point;
 }
 
+const SIGN_OPTIONS = { prehash: false, format: 'der', extraEntropy: true } as const;
+
 /**
  * ECDSA signature over a prehashed digest (32 or 48 bytes), DER-encoded. The nonce is RFC 6979
  * deterministic with added randomness (hedged), so a weak RNG cannot leak the key.
  */
 export function signDigest(privateKeyPem: string, digest: Uint8Array): Uint8Array {
-  return digestSigner(privateKeyPem)(digest);
+  assertDigest(digest);
+  const key = parsePrivateKey(privateKeyPem);
+  const curve = curveOfKeyObject(key);
+  const scalar = privateScalar(key, curve);
+  try {
+    return NOBLE[curve].sign(digest, scalar, SIGN_OPTIONS);
+  } finally {
+    scalar.fill(0); // this copy of the key is not needed again
+  }
 }
 
 /**
@@ -174,7 +184,7 @@ export function digestSigner(privateKeyPem: string): (digest: Uint8Array) => Uin
   const scalar = privateScalar(key, curve);
   return (digest: Uint8Array): Uint8Array => {
     assertDigest(digest);
-    return NOBLE[curve].sign(digest, scalar, { prehash: false, format: 'der', extraEntropy: true });
+    return NOBLE[curve].sign(digest, scalar, SIGN_OPTIONS);
   };
 }
 
