@@ -11,7 +11,7 @@ import { certificatePublicKeyDer } from '../crypto/certs.ts';
 import { createIdentity } from '../crypto/certs.ts';
 import { foldProof } from '../merkle/tree.ts';
 import { Enclave } from './enclave.ts';
-import { leafHash } from './history.ts';
+import { leafOf } from '../ledger/index.ts';
 
 interface MemoryHost extends HostPort {
   entries: Array<{ seqno: number; bytes: Uint8Array; isSignature: boolean }>;
@@ -104,11 +104,8 @@ describe('enclave', () => {
     enclave.onLedgerDurable(host.entries.length);
     expect(enclave.txStatus(view!, seqno!)).toBe('Committed');
     const receipt = enclave.receipt(view!, seqno!);
-    const leaf = leafHash(
-      Buffer.from(receipt.leaf_components!.write_set_digest, 'hex'),
-      receipt.leaf_components!.commit_evidence,
-      Buffer.from(receipt.leaf_components!.claims_digest, 'hex'),
-    );
+    const leaf = leafOf(host.entries[seqno! - 1]!.bytes, receipt.leaf_components!.commit_evidence,
+      Buffer.from(receipt.leaf_components!.claims_digest, 'hex'));
     const proof = receipt.proof.map((s) => ('left' in s ? { left: Buffer.from(s.left, 'hex') } : { right: Buffer.from(s.right, 'hex') }));
     const root = foldProof(leaf, proof);
     expect(verifyDigest(certificatePublicKeyDer(receipt.cert), root, Buffer.from(receipt.signature, 'base64'))).toBe(true);

@@ -10,13 +10,13 @@ import { signDigest } from '../crypto/keys.ts';
 import { nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { SingleNodeConsensus } from '../consensus/single.ts';
 import type { Consensus, ReplicatedEntry } from '../consensus/seam.ts';
-import { encodeEntry, LedgerSecret } from '../ledger/index.ts';
+import { encodeEntry, leafFromDigests, LedgerSecret } from '../ledger/index.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
 import { RpcError } from '../errors.ts';
 import { coseReceipt, coseSigner, signRoot, type CoseSigner } from './cose.ts';
-import { jsonReceipt, leafHash, TransactionHistory, type JsonReceipt } from './history.ts';
+import { jsonReceipt, TransactionHistory, type JsonReceipt } from './history.ts';
 import { Tables, UNIT_KEY, jsonBytes, type SignatureRecord } from './tables.ts';
 import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
 import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
@@ -264,11 +264,10 @@ export class Enclave {
     claimsDigest: Uint8Array,
     isSignature: boolean,
   ): void {
-    const commitEvidence = this.ledgerSecret.commitEvidence(view, seqno);
-    const commitEvidenceDigest = sha256(new TextEncoder().encode(commitEvidence));
+    const commitEvidenceDigest = this.ledgerSecret.commitEvidenceDigest(view, seqno);
     const bytes = encodeEntry({ seqno, view, claimsDigest, commitEvidenceDigest, maxConflictVersion, maps }, this.ledgerSecret);
     const writeSetDigest = sha256(bytes);
-    this.tree.append(leafHash(writeSetDigest, commitEvidence, claimsDigest));
+    this.tree.append(leafFromDigests(writeSetDigest, commitEvidenceDigest, claimsDigest));
     this.history.record(seqno, writeSetDigest, claimsDigest);
     this.consensus.replicate([{ seqno, view, bytes, isSignature }]);
     this.metrics.transactions++;

@@ -2,7 +2,7 @@
 // re-reading the disk: each entry's write-set digest and claims digest, and every signature transaction.
 // Memory per transaction is 32 bytes plus the Merkle tree's leaf; claims digests are stored only when set.
 
-import { sha256, toHex } from '../crypto/hash.ts';
+import { toHex } from '../crypto/hash.ts';
 import type { MerkleTree, ProofStep } from '../merkle/tree.ts';
 
 const DIGEST_BYTES = 32;
@@ -136,10 +136,6 @@ function signatureFields(sig: SignatureInfo): { cert: string; node_id: string; s
 
 function proofToJson(proof: readonly ProofStep[]): JsonReceipt['proof'] {
   return proof.map((step) => ('left' in step ? { left: toHex(step.left) } : { right: toHex(step.right) }));
-}
-
-export function leafHash(writeSetDigest: Uint8Array, commitEvidence: string, claimsDigest: Uint8Array): Uint8Array {
-  return sha256(writeSetDigest, sha256(new TextEncoder().encode(commitEvidence)), claimsDigest);
 }
 
 function isZero(bytes: Uint8Array): boolean {

@@ -10,14 +10,14 @@
 // - anything wrong at or before the last signature on disk is refused with the file and offset.
 
 import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
-import { sha256, toHex } from '../crypto/hash.ts';
+import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
 import { verifyDigest } from '../crypto/keys.ts';
 import { certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
-import { decodeEntry, type LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
+import { decodeEntry, leafFromDigests, type LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
 import type { Store } from '../kv/index.ts';
 import type { MerkleTree } from '../merkle/tree.ts';
 import { LedgerCorruptError } from '../errors.ts';
-import { leafHash, type TransactionHistory } from './history.ts';
+import type { TransactionHistory } from './history.ts';
 import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables.ts';
 
 export interface ReplayContext {
@@ -62,10 +62,9 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
   for (let i = 0; i <= lastSignatureIndex; i++) {
     const { stored, entry, signature } = checked[i]!;
     if (signature) verifySignature(stored, entry, signature, ctx, certKeys);
-    const commitEvidence = ctx.secret.commitEvidence(entry.view, entry.seqno);
     const writeSetDigest = sha256(stored.bytes);
     ctx.store.applyWrites(entry.seqno, entry.maps);
-    ctx.tree.append(leafHash(writeSetDigest, commitEvidence, entry.claimsDigest));
+    ctx.tree.append(leafFromDigests(writeSetDigest, entry.commitEvidenceDigest, entry.claimsDigest));
     ctx.history.record(entry.seqno, writeSetDigest, entry.claimsDigest);
     if (signature) {
       ctx.history.recordSignature({
@@ -111,8 +110,7 @@ function decodeAll(entries: StoredEntryMessage[], secret: LedgerSecret): {
       const entry = decodeEntry(stored.bytes, secret);
       if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
       if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
-      const evidence = secret.commitEvidence(entry.view, entry.seqno);
-      if (!equalBytes(sha256(new TextEncoder().encode(evidence)), entry.commitEvidenceDigest)) {
+      if (!equalBytes(secret.commitEvidenceDigest(entry.view, entry.seqno), entry.commitEvidenceDigest)) {
         throw new Error('commit evidence digest does not match the ledger secret');
       }
       const raw = mapValue(entry, Tables.signatures);
@@ -165,12 +163,6 @@ function mapValue(entry: DecodedEntry, name: string): Uint8Array | undefined {
   const map = entry.maps.find((m) => m.name === name);
   const write = map?.writes.find(([key]) => equalBytes(key, UNIT_KEY));
   return write?.[1];
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function fromHexStrict(hex: string): Uint8Array {
