@@ -245,6 +245,42 @@ describe('encodeEntry / decodeEntry', () => {
     );
   });
 
+  it('decodes older entry types and replicated reads, which Synod never writes', () => {
+    const publicDomain = Buffer.concat([
+      Buffer.of(0), // type 0: no claims digest, no commit-evidence digest
+      u64(9),
+      u64(0),
+      sized('public:m'),
+      u64(7), // read version
+      u64(1),
+      sized('r'),
+      u64(5),
+      u64(0),
+      u64(1),
+      sized('gone'),
+    ]);
+    const iv = Buffer.concat([u64(9), Buffer.from([2, 0, 0, 0])]);
+    const rest = Buffer.concat([Buffer.alloc(16), iv, u64(publicDomain.length), publicDomain]);
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUIntLE(rest.length, 2, 6);
+    const decoded = decodeEntry(Buffer.concat([header, rest]));
+    expect(decoded).toMatchObject({ entryType: 0, seqno: 9, view: 2, maxConflictVersion: 0, privateMaps: [] });
+    expect(hex(decoded.claimsDigest)).toBe('00'.repeat(32));
+    const [map] = decoded.publicMaps;
+    expect(map!.readVersion).toBe(7);
+    expect(map!.reads.map(([k, v]) => [Buffer.from(k).toString(), v])).toEqual([['r', 5]]);
+    expect(map!.removes.map((k) => Buffer.from(k).toString())).toEqual(['gone']);
+    // A private map name in the public domain would be plaintext that should have been encrypted.
+    const leaked = Buffer.concat([header, rest]);
+    leaked.set(Buffer.from('xxxxxxx'), leaked.indexOf('public:m'));
+    expect(codeOf(() => decodeEntry(leaked))).toBe('LEDGER_MALFORMED');
+    // A length beyond 2^53 is refused before anything is read or allocated.
+    const huge = Buffer.concat([header, rest]);
+    huge.writeUInt32LE(0xffffffff, 36 + 4);
+    expect(codeOf(() => decodeEntry(huge))).toBe('LEDGER_MALFORMED');
+  });
+
   it('refuses content it cannot encode', () => {
     expect(codeOf(() => encodeEntry({ ...sample(), view: 2 ** 31 }, secret))).toBe('LEDGER_INVALID_ARGUMENT');
     expect(codeOf(() => encodeEntry({ ...sample(), seqno: -1 }, secret))).toBe('LEDGER_INVALID_ARGUMENT');
