@@ -336,6 +336,9 @@ describe('rollback against a model', () => {
         expect(store.version).toBe(k);
         expect(store.snapshot()).toEqual(snapshots[k]);
         expect(store.snapshot()).toEqual(fresh.snapshot());
+        const restored = new Store();
+        restored.restore(structuredClone(store.snapshot()));
+        expect(restored.snapshot()).toEqual(store.snapshot());
         // Map-level versions were rolled back too: iterating every map, then letting an unrelated
         // transaction commit first, must not conflict.
         for (const target of [store, fresh]) {
