@@ -197,13 +197,14 @@ export class LedgerFiles {
       try {
         return await op();
       } catch (error) {
-        if (!mutates || error instanceof LedgerCorruptError) throw error;
+        if (!mutates) throw error;
         this.#failure = new LedgerFilesError(
           'LEDGER_FILES_FAILED',
           `ledger write failed (${(error as Error).message}); nothing more will be written by this process`,
           { cause: error },
         );
-        throw this.#failure;
+        // Corruption met half-way through a change keeps its own error (file and offset) for the caller.
+        throw error instanceof LedgerCorruptError ? error : this.#failure;
       }
     });
     this.#queue = run.catch(() => undefined);
