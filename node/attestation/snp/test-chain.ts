@@ -124,6 +124,10 @@ export interface TestChainOptions {
   productName?: string | null;
   omitHardwareId?: boolean;
   vcekNotAfter?: Date;
+  /** Leave the CA flag off the ASK (it still signs the VCEK). */
+  askNotCa?: boolean;
+  /** Put another issuer name in the VCEK than the ASK's subject (the ASK still signs it). */
+  vcekIssuerName?: string;
   /** How the ASK signs the VCEK (default: RSASSA-PSS/SHA-384 as AMD does). */
   vcekScheme?: TestSignatureScheme;
 }
@@ -153,11 +157,12 @@ export function createTestChain(options: TestChainOptions): TestChain {
   const arkName = `ARK-${options.product}`;
   const askName = `SEV-${options.product}`;
   const ark = makeCertificate({ serial: 1, subject: arkName, issuer: arkName, publicKey: rsaKeys.ark.publicKey, signer: rsaKeys.ark.privateKey, extensions: ca, notBefore, notAfter });
-  const ask = makeCertificate({ serial: 2, subject: askName, issuer: arkName, publicKey: rsaKeys.ask.publicKey, signer: rsaKeys.ark.privateKey, extensions: ca, notBefore, notAfter });
+  const askExtensions = options.askNotCa ? [extension('2.5.29.15', Uint8Array.of(0x03, 0x02, 0x01, 0x06))] : ca;
+  const ask = makeCertificate({ serial: 2, subject: askName, issuer: arkName, publicKey: rsaKeys.ask.publicKey, signer: rsaKeys.ark.privateKey, extensions: askExtensions, notBefore, notAfter });
   const vcek = makeCertificate({
     serial: 3,
     subject: 'SEV-VCEK',
-    issuer: askName,
+    issuer: options.vcekIssuerName ?? askName,
     publicKey: vcekKeys.publicKey,
     signer: rsaKeys.ask.privateKey,
     extensions: vcekExtensions(options),

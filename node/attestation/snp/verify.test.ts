@@ -341,6 +341,13 @@ describe('the VCEK must be the one issued for this chip and TCB', () => {
     expect(codeOf(() => verifySnpReport(sign(chain), chain.endorsements, options(chain)))).toBe('SNP_CERT_CHAIN_INVALID');
   });
 
+  it('refuses a chain whose ASK is not a CA, or whose VCEK names another issuer', () => {
+    const notCa = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, askNotCa: true });
+    expect(codeOf(() => verifySnpReport(sign(notCa), notCa.endorsements, options(notCa)))).toBe('SNP_CERT_CHAIN_INVALID');
+    const renamed = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, vcekIssuerName: 'SEV-Genoa' });
+    expect(codeOf(() => verifySnpReport(sign(renamed), renamed.endorsements, options(renamed)))).toBe('SNP_CERT_CHAIN_INVALID');
+  });
+
   it('refuses an expired VCEK', () => {
     const chain = createTestChain({ product: 'Milan', chipId, tcb: milanTcb, vcekNotAfter: new Date('2025-01-01T00:00:00Z') });
     expect(codeOf(() => verifySnpReport(sign(chain), chain.endorsements, options(chain)))).toBe('SNP_CERT_EXPIRED');
