@@ -11,7 +11,8 @@
 // - Turin: no Turin chain is in our conformance data. The certificate below was found in public sources;
 //   its public key equals the Turin key CCF pins (amd_turin_root_signing_public_key), it is self-signed
 //   (RSASSA-PSS/SHA-384), and its DER SHA-256 matches the fingerprint two independent projects record
-//   for ARK-Turin. No genuine Turin report has been verified with it here (see the folder README).
+//   for ARK-Turin, and it verifies AMD's SEV-Turin ASK (snp/testdata/turin-ask.pem). No genuine Turin
+//   report has been verified with it here (see the folder README).
 // The SHA-256 of each DER encoding is pinned too, and checked when this module loads.
 
 import { createHash } from 'node:crypto';

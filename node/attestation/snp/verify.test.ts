@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
 import { AttestationError } from '../errors.ts';
 import { reportDataForPublicKey, type VerifyOptions } from '../platform.ts';
-import { parseCertificate, splitPemBundle } from './certs.ts';
+import { parseCertificate, splitPemBundle, verifyIssuedBy } from './certs.ts';
 import { parseSnpReport } from './report.ts';
 import { pinnedArkFingerprints, pinnedArks } from './roots.ts';
 import { createTestChain, editReport, signReport, type TestChain } from './test-chain.ts';
@@ -207,6 +207,14 @@ describe('the pinned AMD roots', () => {
     for (const ark of pinnedArks) {
       expect(createHash('sha256').update(der(ark.certificatePem)).digest('hex')).toBe(pinnedArkFingerprints[ark.product]);
     }
+  });
+
+  it('include the Turin root that signs AMD\'s SEV-Turin ASK (no Turin report is in our vectors)', () => {
+    const turinArk = parseCertificate(splitPemBundle(pinnedArks.find((ark) => ark.product === 'Turin')!.certificatePem)[0]!);
+    const turinAsk = parseCertificate(splitPemBundle(readFileSync(new URL('./testdata/turin-ask.pem', import.meta.url), 'utf8'))[0]!);
+    expect(() => verifyIssuedBy(turinAsk, turinArk, 'SEV-Turin')).not.toThrow();
+    const milanArk = parseCertificate(splitPemBundle(pinnedArks.find((ark) => ark.product === 'Milan')!.certificatePem)[0]!);
+    expect(() => verifyIssuedBy(turinAsk, milanArk, 'SEV-Turin')).toThrow(expect.objectContaining({ code: 'SNP_CERT_CHAIN_INVALID' }));
   });
 
   it('are self-signed AMD root certificates, one per product', () => {
