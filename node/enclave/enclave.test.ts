@@ -129,7 +129,7 @@ describe('enclave', () => {
     });
   });
 
-  it('drops a damaged tail after the last signature, and says so', async () => {
+  it('cuts a damaged tail back to the last good entry, and says so', async () => {
     const host = memoryHost();
     const enclave = await newService(host);
     put(enclave, 'records', 'a', '1');
@@ -137,12 +137,15 @@ describe('enclave', () => {
     const lastSigned = host.entries.length;
     put(enclave, 'records', 'b', '2');
     put(enclave, 'public:records', 'c', '3');
+    put(enclave, 'records', 'd', '4');
     const ledger = readBack(host);
-    ledger.entries[ledger.entries.length - 2]!.bytes[40] ^= 1; // damage an entry after the last signature
+    ledger.entries[ledger.entries.length - 2]!.bytes[60] ^= 1; // damage the public map 'c', after the last signature
     const again = await restart(host, ledger);
-    expect(again.lastSeqno).toBe(lastSigned + 1); // replayed up to the signature, then signed once more
-    expect(again.store.get('records', new TextEncoder().encode('b'))).toBeUndefined();
-    expect(host.logs.join('\n')).toMatch(/dropping 2 uncommitted entries/);
+    expect(again.lastSeqno).toBe(lastSigned + 2); // kept 'b', cut 'c' and 'd', then signed once more
+    expect(new TextDecoder().decode(again.store.get('records', new TextEncoder().encode('b')))).toBe('2');
+    expect(again.store.get('public:records', new TextEncoder().encode('c'))).toBeUndefined();
+    expect(again.store.get('records', new TextEncoder().encode('d'))).toBeUndefined();
+    expect(host.logs.join('\n')).toMatch(/cutting 2 uncommitted entries after seqno \d+, the last good entry/);
   });
 
   it('refuses to start when an entry covered by a signature was changed, naming file and offset', async () => {
@@ -152,7 +155,7 @@ describe('enclave', () => {
     enclave.emitSignature();
     const ledger = readBack(host);
     const victim = ledger.entries[3]!;
-    victim.bytes[victim.bytes.length - 1] ^= 0x20; // a public value: no GCM tag protects it, the signature does
+    victim.bytes[victim.bytes.length - 1] ^= 0x20; // a public value, inside signed history
     const error = await restart(host, ledger).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerCorruptError);
     expect((error as LedgerCorruptError).file).toBe('ledger_1');

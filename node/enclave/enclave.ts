@@ -123,8 +123,8 @@ export class Enclave {
     const history = new TransactionHistory();
     const replayed = replayLedger(ledger, { secret, store, tree, history, nodeId, log: host.log.bind(host) });
     if (replayed.truncateTo !== undefined) {
-      host.log('warn', `ledger: dropping ${replayed.droppedEntries} uncommitted entr${replayed.droppedEntries === 1 ? 'y' : 'ies'} ` +
-        `after the last signature (seqno ${replayed.truncateTo}): ${replayed.reason}`);
+      host.log('warn', `ledger: cutting ${replayed.droppedEntries} uncommitted entr${replayed.droppedEntries === 1 ? 'y' : 'ies'} ` +
+        `after seqno ${replayed.truncateTo}, the last good entry: ${replayed.reason}`);
       await host.ledgerTruncate(replayed.truncateTo);
     }
     const lastSeqno = replayed.lastSeqno;

@@ -1,13 +1,14 @@
 // Replay of the ledger the host read back from disk — hostile input, checked entry by entry before any of
-// it is trusted: framing and GCM tag (decodeEntry), seqno continuity, commit evidence, and at every
-// signature transaction the Merkle root and the node's signature over it.
+// it is trusted: framing and AES-GCM tag (decodeEntry with the ledger secret: CCF computes the tag over
+// the public domain even when there is no private domain, so every entry is authenticated), seqno and
+// view continuity, commit evidence, and at every signature transaction the Merkle root and the node's
+// signature over it.
 //
 // Policy on damage (never silent data loss):
-// - a torn or undecodable tail with no signature after it was never committed: it is dropped, with a log
-//   line, back to the last signature;
-// - entries after the last signature are dropped too: nothing on disk can vouch for them (a public-only
-//   entry has no tag), and they were never reported committed;
-// - anything wrong at or before the last signature on disk is refused with the file and offset.
+// - a torn or damaged tail with no signature after it was never committed: it is cut back to the last
+//   good entry, with a log line;
+// - damage followed by a signature on disk is inside signed history: the node refuses to start and
+//   names the file and offset, and nothing is truncated.
 
 import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
 import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
@@ -50,16 +51,9 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
   if (failure && hasSignatureAfter(ledger.entries, failure.index, ctx.secret)) {
     throw new LedgerCorruptError(failure.stored.file, failure.stored.offset, failure.message);
   }
-  let lastSignatureIndex = -1;
-  for (let i = checked.length - 1; i >= 0; i--) {
-    if (checked[i]!.signature) {
-      lastSignatureIndex = i;
-      break;
-    }
-  }
   const views: ReplayResult['views'] = [];
   const certKeys = new Map<string, Uint8Array>();
-  for (let i = 0; i <= lastSignatureIndex; i++) {
+  for (let i = 0; i < checked.length; i++) {
     const { stored, entry, signature } = checked[i]!;
     if (signature) verifySignature(stored, entry, signature, ctx, certKeys);
     const writeSetDigest = sha256(stored.bytes);
@@ -80,13 +74,11 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
     const lastView = views[views.length - 1];
     if (!lastView || lastView.view !== entry.view) views.push({ view: entry.view, startSeqno: entry.seqno });
   }
-  const kept = lastSignatureIndex + 1;
-  const last = checked[lastSignatureIndex]?.entry;
-  const dropped = ledger.entries.length - kept;
+  const last = checked[checked.length - 1]?.entry;
+  const dropped = ledger.entries.length - checked.length;
   const reasons: string[] = [];
   if (failure) reasons.push(`entry at ${failure.stored.file}:${failure.stored.offset} is damaged (${failure.message})`);
   if (ledger.tornTail) reasons.push(`torn write at ${ledger.tornTail.file}:${ledger.tornTail.offset} (${ledger.tornTail.reason})`);
-  if (dropped > reasons.length && dropped > 0) reasons.push('entries after the last signature cannot be verified');
   const mustTruncate = dropped > 0 || ledger.tornTail !== undefined;
   return {
     lastSeqno: last?.seqno ?? 0,
@@ -108,6 +100,7 @@ function decodeAll(entries: StoredEntryMessage[], secret: LedgerSecret): {
     const stored = entries[index]!;
     try {
       const entry = decodeEntry(stored.bytes, secret);
+      if (!entry.authenticated) throw new Error('entry is not authenticated by the ledger secret');
       if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
       if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
       if (!equalBytes(secret.commitEvidenceDigest(entry.view, entry.seqno), entry.commitEvidenceDigest)) {
