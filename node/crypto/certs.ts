@@ -12,7 +12,7 @@
 import { X509Certificate as NodeCertificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 // Must precede @peculiar/x509: its dependency tsyringe checks for the Reflect metadata API on load.
-import './reflect-metadata.ts';
+import 'reflect-metadata'; // @peculiar/x509 (through tsyringe) needs the Metadata Reflection API before it loads
 import * as x509 from '@peculiar/x509';
 import { sha256, toHex } from './hash.ts';
 import { generateKeyPair, parsePublicKey, type Curve, type KeyPair } from './keys.ts';

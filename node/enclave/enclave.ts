@@ -6,7 +6,7 @@
 
 import type { HostPort, LedgerReadMessage, TlsIdentityMessage } from '../boundary.ts';
 import { sha256, toHex } from '../crypto/hash.ts';
-import { signDigest } from '../crypto/keys.ts';
+import { digestSigner } from '../crypto/keys.ts';
 import { nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { SingleNodeConsensus } from '../consensus/single.ts';
 import type { Consensus, ReplicatedEntry } from '../consensus/seam.ts';
@@ -67,6 +67,7 @@ export class Enclave {
   readonly consensus: Consensus;
   private readonly ledgerSecret: LedgerSecret;
   private readonly cose: CoseSigner;
+  private readonly signRootDigest: (digest: Uint8Array) => Uint8Array;
   private unsignedCount = 0;
   private unsignedSinceMs: number | undefined;
   private nowMs = 0;
@@ -85,6 +86,7 @@ export class Enclave {
     this.history = state.history;
     this.nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
     this.ledgerSecret = new LedgerSecret(secrets.ledgerSecret);
+    this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem);
     this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve);
     const log = {
       append: (entry: ReplicatedEntry) => host.ledgerAppend(entry.seqno, entry.bytes, entry.isSignature),
@@ -286,7 +288,7 @@ export class Enclave {
     const view = this.consensus.view;
     if (this.tree.size !== seqno) throw new Error(`signature: tree has ${this.tree.size} leaves, expected ${seqno}`);
     const root = this.tree.root();
-    const signature = signDigest(this.secrets.nodeKey.privateKeyPem, root);
+    const signature = this.signRootDigest(root);
     const coseSignature = signRoot(this.cose, root, `${view}.${seqno}`, Math.floor(this.nowMs / 1000));
     const commitSeqno = this.consensus.commitSeqno;
     const record: SignatureRecord = {
