@@ -1,0 +1,62 @@
+// Human-readable rendering of CLI results. Kept apart from main.ts so that the text a person reads
+// and the JSON a script reads are produced from the same values.
+import type { AuditReport } from '../audit/report.ts';
+import type { VerifiedReceipt } from '../verify/receipt.ts';
+
+export function formatReceipt(r: VerifiedReceipt): string {
+  const lines = [`receipt verified (${r.format})`];
+  lines.push(`  transaction   ${r.txid ?? '(leaf-only receipt: no transaction ID)'}`);
+  lines.push(`  merkle root   ${r.root}`);
+  if (r.nodeId) lines.push(`  signed by     node ${r.nodeId}`);
+  if (r.signatureTxid) lines.push(`  signature tx  ${r.signatureTxid}`);
+  lines.push(
+    r.serviceKeyId
+      ? `  service key   ${r.serviceKeyId} (endorsement checked)`
+      : '  service key   not checked: pass --service-cert to check the endorsement',
+  );
+  return lines.join('\n');
+}
+
+function table(rows: Array<[string, string | number]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+export function formatAudit(report: AuditReport): string {
+  const c = report.counts;
+  const out: string[] = [];
+  out.push(report.ok ? `ledger audit PASSED: ${report.ledgerDir}` : `ledger audit FAILED: ${report.ledgerDir}`);
+  out.push(
+    table([
+      ['files', c.files],
+      ['entries', `${c.entries}${report.lastSeqno ? ` (seqno 1..${report.lastSeqno})` : ''}`],
+      ['last signed tx', report.lastSignedTxid ?? '-'],
+      ['signatures verified', `${c.signaturesVerified} / ${c.signatures}`],
+      ['COSE signatures verified', `${c.coseSignaturesVerified} / ${c.coseSignatures}`],
+      ['views', c.views],
+      ['nodes', c.nodes],
+      ['members', c.members],
+      ['users', c.users],
+      ['proposals', `${c.proposals} (${c.ballots} ballots)`],
+      ['member signatures verified', `${c.memberSignaturesVerified} / ${c.governanceRequests}`],
+      ['service identities', `${c.serviceIdentities} (${c.serviceCertificateRenewals} certificate renewals)`],
+      ['unsigned tail', c.unsignedTail],
+    ]),
+  );
+  if (report.serviceIdentities.length > 0) {
+    out.push('service identities (oldest first):');
+    for (const id of report.serviceIdentities) out.push(`  ${id.introducedAt.padEnd(10)} ${id.keyId}  ${id.trust}`);
+  }
+  if (report.failure) {
+    const f = report.failure;
+    out.push('first divergence:');
+    out.push(table([
+      ['file', f.file],
+      ['offset', f.offset],
+      ['seqno', f.seqno ?? '-'],
+      ['check', f.check],
+      ['message', f.message],
+    ]));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// The `synod` command line: a thin shell over the client library. Commands:
+//   verify <receipt> [--service-cert pem]… [--claims file] [--json]
+//   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--json] [--no-progress]
+//   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
+//   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
+// Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
+import { formatAudit, formatReceipt } from './format.ts';
+// Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
+// pay for loading the curves, ASN.1 and CBOR libraries.
+
+export const ExitCode = { ok: 0, verificationFailed: 1, usage: 2, io: 3 } as const;
+
+export const USAGE = `usage: synod <command> [options]
+
+commands:
+  verify <receipt>        verify a CCF receipt (JSON, or COSE if the file is CBOR)
+      --service-cert <pem>   service certificate to check the endorsement against (repeatable)
+      --claims <file>        application claims whose SHA-256 must be the receipt's claims digest
+  audit <ledger-dir>      audit a ledger directory offline
+      --service-cert <pem>   the service certificate (repeat for earlier identities); required
+      --no-progress          no progress bar
+  keygen                  create a member/user identity: <name>_cert.pem and <name>_privk.pem
+      --name <name>          required
+      --curve <curve>        P-384 (default) or P-256
+      --out <dir>            output directory (default: .)
+      --force                overwrite existing files
+  sandbox [options]       start a local network (see: synod sandbox --help)
+
+common options:
+  --json                  machine-readable output on stdout
+  --help                  this text
+
+exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error`;
+
+export interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const defaultOutput: Output = {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** Runs one CLI invocation and returns its exit code. */
+export async function main(argv: string[], out: Output = defaultOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  try {
+    switch (command) {
+      case 'verify':
+        return await verifyCommand(rest, out);
+      case 'audit':
+        return await auditCommand(rest, out);
+      case 'keygen':
+        return await keygenCommand(rest, out);
+      case 'sandbox':
+        return await sandboxCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        (command === undefined ? out.stderr : out.stdout)(USAGE);
+        return command === undefined ? ExitCode.usage : ExitCode.ok;
+      default:
+        throw new UsageError(UsageErrorCode.invalidArgument, `unknown command ${command}`);
+    }
+  } catch (e) {
+    return reportError(e, json, out);
+  }
+}
+
+function reportError(e: unknown, json: boolean, out: Output): number {
+  const code = exitCodeFor(e);
+  const error =
+    e instanceof SynodClientError
+      ? { code: e.code, message: e.message }
+      : { code: String((e as { code?: unknown }).code ?? 'CLIENT_INTERNAL'), message: (e as Error).message };
+  if (json) out.stdout(JSON.stringify({ ok: false, error }));
+  else out.stderr(`synod: ${error.message}${code === ExitCode.usage ? '\n(synod --help for usage)' : ''}`);
+  return code;
+}
+
+function exitCodeFor(e: unknown): number {
+  if (e instanceof ReceiptError) return ExitCode.verificationFailed;
+  if (e instanceof UsageError) return e.code === UsageErrorCode.io ? ExitCode.io : ExitCode.usage;
+  // node:util parseArgs rejects unknown options and missing values with these codes.
+  const code = (e as { code?: string }).code ?? '';
+  if (code.startsWith('ERR_PARSE_ARGS')) return ExitCode.usage;
+  return ExitCode.io; // the filesystem (ENOENT, EACCES, …), or an internal error: could not complete
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new UsageError(UsageErrorCode.io, `cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function readServiceCerts(paths: string[] | undefined): Promise<string[]> {
+  const { parseCertificate } = await import('../verify/x509.ts');
+  return (paths ?? []).map((path) => {
+    const pem = new TextDecoder().decode(readInput(path, 'service certificate'));
+    try {
+      parseCertificate(pem);
+    } catch (e) {
+      throw new UsageError(UsageErrorCode.invalidArgument, `--service-cert ${path} is not a PEM certificate: ${(e as Error).message}`);
+    }
+    return pem;
+  });
+}
+
+function onePositional(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(UsageErrorCode.invalidArgument, `expected one ${what}, got ${positionals.length}`);
+  return positionals[0]!;
+}
+
+async function verifyCommand(args: string[], out: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'service-cert': { type: 'string', multiple: true }, claims: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const path = onePositional(positionals, 'receipt file');
+  const bytes = readInput(path, 'receipt');
+  const serviceCerts = await readServiceCerts(values['service-cert']);
+  const { verifyReceipt } = await import('../verify/receipt.ts');
+  const { verifyCoseReceipt } = await import('../verify/cose-receipt.ts');
+  const claims = values.claims === undefined ? undefined : readInput(values.claims, 'claims file');
+  const options = { serviceCerts, claims };
+  // CCF COSE receipts are CBOR tag 18 (first byte 0xd2); anything else is read as a JSON receipt.
+  const result = bytes[0] === 0xd2 ? verifyCoseReceipt(bytes, options) : verifyReceipt(parseJsonReceipt(bytes), options);
+  out.stdout(values.json ? JSON.stringify({ ok: true, receipt: result }) : formatReceipt(result));
+  return ExitCode.ok;
+}
+
+function parseJsonReceipt(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ReceiptError(ReceiptErrorCode.malformed, 'the receipt file is neither JSON nor a COSE receipt');
+  }
+}
+
+async function auditCommand(args: string[], out: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'service-cert': { type: 'string', multiple: true }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+  });
+  const dir = onePositional(positionals, 'ledger directory');
+  if (!values['service-cert']?.length) throw new UsageError(UsageErrorCode.invalidArgument, 'audit needs --service-cert');
+  const serviceCerts = await readServiceCerts(values['service-cert']);
+  const { auditLedger } = await import('../audit/audit.ts');
+  const { default: cliProgress } = await import('cli-progress');
+  const showProgress = !values.json && !values['no-progress'] && process.stderr.isTTY === true;
+  const bar = new cliProgress.SingleBar(
+    { format: 'auditing |{bar}| {percentage}% | {file}', hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const report = await auditLedger(dir, {
+    serviceCerts,
+    onProgress: (p) => {
+      if (!showProgress) return;
+      if (!started) bar.start(p.bytesTotal, 0, { file: '' });
+      started = true;
+      bar.update(p.bytesDone, { file: p.file });
+    },
+  }).finally(() => started && bar.stop());
+  out.stdout(values.json ? JSON.stringify(report) : formatAudit(report));
+  return report.ok ? ExitCode.ok : ExitCode.verificationFailed;
+}
+
+async function keygenCommand(args: string[], out: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      name: { type: 'string' },
+      curve: { type: 'string', default: 'P-384' },
+      out: { type: 'string', default: '.' },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean' },
+    },
+  });
+  void positionals;
+  if (!values.name) throw new UsageError(UsageErrorCode.invalidArgument, 'keygen needs --name');
+  const { keygen } = await import('./keygen.ts');
+  const result = keygen({ name: values.name, curve: values.curve as 'P-384' | 'P-256', outDir: values.out, force: values.force });
+  out.stdout(
+    values.json
+      ? JSON.stringify({ ok: true, ...result })
+      : `wrote ${result.certPath}\nwrote ${result.privateKeyPath}\nid ${result.id}`,
+  );
+  return ExitCode.ok;
+}
+
+/** The sandbox belongs to the node package; loaded only when asked for, so the client stands alone. */
+async function sandboxCommand(args: string[]): Promise<number> {
+  const specifier = new URL('../../../node/sandbox/main.ts', import.meta.url).href;
+  let sandbox: { runSandbox?: (argv: string[]) => Promise<number> | number };
+  try {
+    sandbox = (await import(specifier)) as typeof sandbox;
+  } catch (e) {
+    throw new UsageError(UsageErrorCode.io, `the sandbox needs the Synod node (node/sandbox/main.ts): ${(e as Error).message}`);
+  }
+  if (typeof sandbox.runSandbox !== 'function') throw new UsageError(UsageErrorCode.io, 'node/sandbox/main.ts exports no runSandbox');
+  const code = await sandbox.runSandbox(args);
+  return typeof code === 'number' ? code : ExitCode.ok;
+}
+
+/** Entry point for `node --import tsx client/src/cli/main.ts` and bin/synod.mjs. */
+export async function run(argv = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await main(argv);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
