@@ -4,7 +4,7 @@ import { X509Certificate as NodeCertificate, createPublicKey } from 'node:crypto
 import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import './reflect-metadata.ts';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import {
   certificateDer,
