@@ -171,4 +171,35 @@ describe('crash safety', () => {
     const txid = await write('private', 1, 'after restart');
     expect(await net.user.waitForCommit(txid)).toBe('Committed');
   });
+
+  it('cuts a torn tail on restart with a log line, and refuses to start on damage inside signed history', async () => {
+    const txid = await write('private', 77, 'before the tear');
+    await net.user.waitForCommit(txid);
+    await net.node.kill('SIGKILL'); // a crash leaves the newest chunk open
+    const ledgerDir = join(net.dataDir, 'ledger');
+    const open = readdirSync(ledgerDir).filter((f) => !f.endsWith('.committed')).sort().pop()!;
+    // A torn write: half of an entry appended at the end of the open chunk.
+    const openPath = join(ledgerDir, open);
+    const tail = readFileSync(openPath);
+    const { appendFileSync, writeFileSync } = await import('node:fs');
+    appendFileSync(openPath, tail.subarray(8, 8 + 40));
+    await net.restart();
+    expect(readFileSync(net.node.logFile, 'utf8')).toMatch(/cutting .* uncommitted entr.*last good entry.*torn/s);
+    expect((await net.user.get('/app/log/private?id=77')).json().msg).toBe('before the tear');
+    await net.node.kill('SIGTERM');
+
+    // Damage inside signed history: one byte of the genesis entry, at the start of the first chunk.
+    const firstChunk = readdirSync(ledgerDir).filter((f) => f.startsWith('ledger_1')).sort()[0]!;
+    const path = join(ledgerDir, firstChunk);
+    const bytes = readFileSync(path);
+    bytes[100] ^= 0x01;
+    writeFileSync(path, bytes);
+    const failed = await net.restart().then(() => 'started', (e: Error) => e.message);
+    expect(failed).toMatch(/exited/);
+    const log = readFileSync(join(net.dataDir, 'node.log'), 'utf8');
+    expect(log).toMatch(new RegExp(`ledger corrupt in .*${firstChunk.replace('.', '\\.')} at offset 8:`));
+    expect(log).toMatch(/Refusing to start/);
+    // Nothing was truncated: the damaged file is still whole.
+    expect(readFileSync(path).length).toBe(bytes.length);
+  });
 });
