@@ -60,3 +60,16 @@ export function formatAudit(report: AuditReport): string {
   }
   return out.join('\n');
 }
+
+/** The governance history: one line per proposal, then its ballots. */
+export function formatGovernance(report: AuditReport): string {
+  if (report.proposals.length === 0) return 'governance: no proposals in this ledger';
+  const out = [`governance: ${report.proposals.length} proposals (created at, proposer, actions → final state)`];
+  for (const p of report.proposals) {
+    const actions = p.actions.length > 0 ? p.actions.join(', ') : '(body not in ledger)';
+    const last = p.states.at(-1);
+    out.push(`  ${p.id.slice(0, 16)}  ${p.createdAt ?? '?'}  by ${p.proposer?.slice(0, 16) ?? '?'}  ${actions} → ${p.finalState ?? '?'}${last ? ` at ${last.at}` : ''}`);
+    for (const b of p.ballots) out.push(`      ballot by ${b.member.slice(0, 16)} at ${b.at}`);
+  }
+  return out.join('\n');
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `synod` command line: a thin shell over the client library. Commands:
 //   verify <receipt> [--service-cert pem]… [--claims file] [--json]
-//   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--json] [--no-progress]
+//   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--governance] [--json] [--no-progress]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
 //   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
 // Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error.
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
-import { formatAudit, formatReceipt } from './format.ts';
+import { formatAudit, formatGovernance, formatReceipt } from './format.ts';
 // Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
 // pay for loading the curves, ASN.1 and CBOR libraries.
 
@@ -23,6 +23,7 @@ commands:
       --claims <file>        application claims whose SHA-256 must be the receipt's claims digest
   audit <ledger-dir>      audit a ledger directory offline
       --service-cert <pem>   the service certificate (repeat for earlier identities); required
+      --governance           also list proposals, ballots and outcomes
       --no-progress          no progress bar
   keygen                  create a member/user identity: <name>_cert.pem and <name>_privk.pem
       --name <name>          required
@@ -152,7 +153,12 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'service-cert': { type: 'string', multiple: true }, json: { type: 'boolean' }, 'no-progress': { type: 'boolean' } },
+    options: {
+      'service-cert': { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      governance: { type: 'boolean' },
+    },
   });
   const dir = onePositional(positionals, 'ledger directory');
   if (!values['service-cert']?.length) throw new UsageError(UsageErrorCode.invalidArgument, 'audit needs --service-cert');
@@ -174,7 +180,8 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
       bar.update(p.bytesDone, { file: p.file });
     },
   }).finally(() => started && bar.stop());
-  out.stdout(values.json ? JSON.stringify(report) : formatAudit(report));
+  const human = values.governance ? `${formatAudit(report)}\n${formatGovernance(report)}` : formatAudit(report);
+  out.stdout(values.json ? JSON.stringify(report) : human);
   return report.ok ? ExitCode.ok : ExitCode.verificationFailed;
 }
 

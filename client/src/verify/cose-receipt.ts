@@ -33,7 +33,9 @@ const TXID_RE = /^(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})$/;
 
 /** Verifies a CCF COSE receipt (CBOR bytes); throws ReceiptError naming the first check that fails. */
 export function verifyCoseReceipt(receipt: Uint8Array, options: VerifyReceiptOptions = {}): VerifiedReceipt {
-  return verifyCoseReceiptWith(receipt, options, loadServiceCerts(options ?? {}), directChecker);
+  const opts = options ?? {};
+  if (typeof opts !== 'object') throw new ReceiptError(ReceiptErrorCode.malformed, 'options must be an object');
+  return verifyCoseReceiptWith(receipt, opts, loadServiceCerts(opts), directChecker);
 }
 
 export function verifyCoseReceiptWith(

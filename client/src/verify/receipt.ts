@@ -49,7 +49,9 @@ export interface VerifiedReceipt {
 
 /** Verifies a CCF JSON receipt; throws ReceiptError naming the first check that fails. */
 export function verifyReceipt(receipt: unknown, options: VerifyReceiptOptions = {}): VerifiedReceipt {
-  return verifyJsonReceiptWith(receipt, options, loadServiceCerts(options ?? {}), directChecker);
+  const opts = options ?? {};
+  if (typeof opts !== 'object') throw new ReceiptError(ReceiptErrorCode.malformed, 'options must be an object');
+  return verifyJsonReceiptWith(receipt, opts, loadServiceCerts(opts), directChecker);
 }
 
 /** The verification itself, with trust anchors already parsed and a pluggable signature checker. */

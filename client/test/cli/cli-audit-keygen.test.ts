@@ -17,11 +17,19 @@ describe('synod audit', () => {
   const cert = join(serviceDir('acme_containing_service'), 'common', 'service_cert.pem');
 
   it('a real ledger: exit 0, a summary table; --json gives the report', async () => {
-    const [human, json] = await Promise.all([synod(['audit', ledger, '--service-cert', cert]), synod(['audit', ledger, '--service-cert', cert, '--json'])]);
+    const [human, json] = await Promise.all([
+      synod(['audit', ledger, '--service-cert', cert, '--governance']),
+      synod(['audit', ledger, '--service-cert', cert, '--json']),
+    ]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/ledger audit PASSED[\s\S]*signatures verified\s+8 \/ 8/);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, counts: { entries: 22, signaturesVerified: 8, coseSignaturesVerified: 8 } });
+    const report = JSON.parse(json.stdout);
+    expect(report).toMatchObject({ ok: true, counts: { entries: 22, signaturesVerified: 8, coseSignaturesVerified: 8 } });
+    // --governance lists each proposal of the report, with its outcome.
+    expect(report.proposals.length).toBeGreaterThan(0);
+    for (const p of report.proposals) expect(human.stdout).toContain(`${p.id.slice(0, 16)}  ${p.createdAt}`);
+    expect(human.stdout).toContain(`→ ${report.proposals[0].finalState}`);
   });
 
   it('a tampered copy: exit 1, the first divergence in --json', async () => {
