@@ -303,7 +303,8 @@ export class Enclave {
     };
     const tx = this.store.begin();
     tx.map(Tables.signatures).set(UNIT_KEY, jsonBytes(record));
-    tx.map(Tables.coseSignatures).set(UNIT_KEY, coseSignature);
+    // CCF stores the COSE_Sign1 as a JSON string of its base64.
+    tx.map(Tables.coseSignatures).set(UNIT_KEY, jsonBytes(Buffer.from(coseSignature).toString('base64')));
     const result = this.store.commit(tx);
     if (!result.ok || result.seqno !== seqno) throw new Error('signature transaction could not commit');
     this.history.recordSignature({

@@ -74,7 +74,7 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
         signature: new Uint8Array(Buffer.from(signature.sig, 'base64')),
         nodeId: signature.node,
         nodeCertPem: signature.cert,
-        coseSignature: mapValue(entry, Tables.coseSignatures),
+        coseSignature: coseSignatureOf(entry),
       });
       // Everything up to a durable signature is committed on a single node; the undo log can go.
       ctx.store.compact(entry.seqno);
@@ -160,6 +160,11 @@ function checkSignature(
   if (nodeIdFromPublicKeyDer(publicKey) !== signature.node) fail('node id does not match the certificate');
   if (signature.node !== ctx.nodeId) fail(`signed by node ${signature.node}, not by this node`);
   if (!verifyDigest(publicKey, root, new Uint8Array(Buffer.from(signature.sig, 'base64')))) fail('node signature is invalid');
+}
+
+function coseSignatureOf(entry: DecodedEntry): Uint8Array | undefined {
+  const raw = mapValue(entry, Tables.coseSignatures);
+  return raw ? new Uint8Array(Buffer.from(parseJsonBytes<string>(raw), 'base64')) : undefined;
 }
 
 function mapValue(entry: DecodedEntry, name: string): Uint8Array | undefined {

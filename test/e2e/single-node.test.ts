@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { verifyReceipt, verifyCoseReceipt } from '../../client/src/index.ts';
+import { auditLedger, verifyReceipt, verifyCoseReceipt } from '../../client/src/index.ts';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.ts';
 import { HttpsClient } from '../helpers/https.ts';
 
@@ -170,6 +170,15 @@ describe('crash safety', () => {
     // The restarted node takes new writes in a new view.
     const txid = await write('private', 1, 'after restart');
     expect(await net.user.waitForCommit(txid)).toBe('Committed');
+
+    // The independent auditor in client/ accepts the whole ledger, crash and restart included.
+    const report = await auditLedger(join(net.dataDir, 'ledger'), { serviceCert: net.serviceCert });
+    expect(report.failure).toBeUndefined();
+    expect(report.ok).toBe(true);
+    expect(report.counts.views).toBe(2);
+    expect(report.counts.entries).toBeGreaterThan(committed.size);
+    expect(report.counts.signaturesVerified).toBe(report.counts.signatures);
+    expect(report.counts.coseSignaturesVerified).toBe(report.counts.coseSignatures);
   });
 
   it('cuts a torn tail on restart with a log line, and refuses to start on damage inside signed history', async () => {
