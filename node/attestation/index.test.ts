@@ -11,8 +11,9 @@ import {
   verifyEvidence,
   type EvidenceVerifyOptions,
 } from './index.ts';
+import { SNP_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
-const vectors = '/work/shared/conformance/snp/';
+const vectors = `${SNP_CONFORMANCE}/`;
 const open: EvidenceVerifyOptions = {
   expectedReportData: 'any',
   trustedMeasurements: 'any',

@@ -21,8 +21,9 @@ import {
 import { generateKeyPair, type KeyPair } from './keys.ts';
 import { sha256, toHex } from './hash.ts';
 import { CryptoError } from './errors.ts';
+import { CCF_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
-const SERVICES = '/work/shared/conformance/ccf/services';
+const SERVICES = `${CCF_CONFORMANCE}/services`;
 
 async function codeOf(action: () => Promise<unknown>): Promise<string | undefined> {
   try {

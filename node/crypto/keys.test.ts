@@ -18,8 +18,9 @@ import {
   type Curve,
 } from './keys.ts';
 import { CryptoError } from './errors.ts';
+import { CCF_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
-const CONFORMANCE = '/work/shared/conformance/ccf';
+const CONFORMANCE = CCF_CONFORMANCE;
 const CURVES: Curve[] = ['P-256', 'P-384'];
 // Key generation costs a few milliseconds; share one pair per curve across tests.
 const PAIRS = { 'P-256': generateKeyPair('P-256'), 'P-384': generateKeyPair('P-384') };

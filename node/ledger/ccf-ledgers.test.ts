@@ -10,8 +10,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MerkleTree } from '../merkle/tree.ts';
 import { buildChunk, decodeEntry, encodeEntry, EntryType, LedgerSecret, leafForEntry, readEntryHeader, splitChunk, type DecodedEntry } from './index.ts';
+import { CCF_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
-const SERVICES = '/work/shared/conformance/ccf/services';
+const SERVICES = `${CCF_CONFORMANCE}/services`;
 const SIGNATURES = 'public:ccf.internal.signatures';
 
 interface SignatureJson {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildChunk, chunkHeader, LedgerFormatError, offsetTable, splitChunk } from './index.ts';
+import { CCF_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
 /** A framed entry: version 1, flags 0, u48 size, then `size` bytes (chunks only look at framing). */
 function framed(body: Uint8Array): Uint8Array {
@@ -65,7 +66,7 @@ describe('chunk layout', () => {
   });
 
   it('the real open CCF chunk ledger_21, cut at every byte, is a prefix plus a torn tail', () => {
-    const file = new Uint8Array(readFileSync('/work/shared/conformance/ccf/services/acme_containing_service/ledger/ledger_21'));
+    const file = new Uint8Array(readFileSync(`${CCF_CONFORMANCE}/services/acme_containing_service/ledger/ledger_21`));
     const full = splitChunk(file);
     expect(full.tableOffset).toBe(0);
     expect(full.tornTail).toBeNull();

@@ -8,8 +8,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { foldProof, MerkleTree, type ProofStep } from './tree.ts';
+import { CCF_CONFORMANCE } from '../../test/helpers/conformance.ts';
 
-const RECEIPTS_DIR = '/work/shared/conformance/ccf/receipts';
+const RECEIPTS_DIR = `${CCF_CONFORMANCE}/receipts`;
 
 interface CcfReceipt {
   cert: string;

@@ -1,8 +1,11 @@
-// Paths to the real CCF data in /work/shared/conformance/ccf (see its README.md).
+// Paths to the real CCF data in shared/conformance/ccf beside the repository (see its README.md);
+// SYNOD_CONFORMANCE_DIR overrides the conformance root.
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const CONFORMANCE_DIR = process.env.SYNOD_CONFORMANCE_DIR ?? '/work/shared/conformance/ccf';
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CONFORMANCE_DIR = join(process.env.SYNOD_CONFORMANCE_DIR ?? join(REPO_ROOT, '..', 'shared', 'conformance'), 'ccf');
 export const RECEIPT_FILES = ['doc-verify-tx-2.643.json', 'doc-audit-receipt.json'];
 
 export function realReceipt(name: string): Record<string, any> {

@@ -8,8 +8,9 @@ import { amdHardwareId, amdIntegerExtension, amdProductName, oid, parseCertifica
 import { decodeOid, decodeTime, readNode, readRoot } from './der.ts';
 import { parseSnpReport } from './report.ts';
 import { der } from './test-chain.ts';
+import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
 
-const vectors = '/work/shared/conformance/snp/';
+const vectors = `${SNP_CONFORMANCE}/`;
 const milanChain = readFileSync(`${vectors}milan-endorsements.pem`, 'utf8');
 const [vcekDer, askDer, arkDer] = splitPemBundle(milanChain) as [Uint8Array, Uint8Array, Uint8Array];
 

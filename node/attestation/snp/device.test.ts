@@ -8,8 +8,9 @@ import { certificateTableGuid, detectSnp, parseCertificateTable, requestSnpRepor
 import { createEndorsementsProvider } from './endorsements.ts';
 import { createSnpPlatform, endorsementsFromCertificateTable } from './platform.ts';
 import { createTestChain, editReport, signReport, type TestChain } from './test-chain.ts';
+import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
 
-const milanReport = new Uint8Array(readFileSync('/work/shared/conformance/snp/milan-report.bin'));
+const milanReport = new Uint8Array(readFileSync(`${SNP_CONFORMANCE}/milan-report.bin`));
 const milanTcb = { bootloader: 4, tee: 0, snp: 24, microcode: 219 };
 const chipId = Uint8Array.from({ length: 64 }, (_, index) => 0x10 + index);
 const root = '/sys/kernel/config/tsm/report';

@@ -9,8 +9,9 @@ import { createEndorsementsProvider, kdsVcekUrl, type FetchLike } from './endors
 import { parseSnpReport } from './report.ts';
 import { editReport } from './test-chain.ts';
 import { verifySnpReport } from './verify.ts';
+import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
 
-const vectors = '/work/shared/conformance/snp/';
+const vectors = `${SNP_CONFORMANCE}/`;
 const milanBytes = new Uint8Array(readFileSync(`${vectors}milan-report.bin`));
 const milan = parseSnpReport(milanBytes);
 const genoa = parseSnpReport(new Uint8Array(readFileSync(`${vectors}genoa-report.bin`)));

@@ -14,8 +14,9 @@ import {
   snpReportBytes,
   tcbU64Hex,
 } from './report.ts';
+import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
 
-const vectors = '/work/shared/conformance/snp/';
+const vectors = `${SNP_CONFORMANCE}/`;
 const milan = new Uint8Array(readFileSync(`${vectors}milan-report.bin`));
 const genoa = new Uint8Array(readFileSync(`${vectors}genoa-report.bin`));
 const v2Milan = new Uint8Array(readFileSync(`${vectors}v2_format_milan-report.bin`));

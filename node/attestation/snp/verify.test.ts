@@ -9,8 +9,9 @@ import { parseSnpReport } from './report.ts';
 import { pinnedArkFingerprints, pinnedArks } from './roots.ts';
 import { createTestChain, editReport, signReport, type TestChain } from './test-chain.ts';
 import { verifySnpReport } from './verify.ts';
+import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
 
-const vectors = '/work/shared/conformance/snp/';
+const vectors = `${SNP_CONFORMANCE}/`;
 const milanReport = new Uint8Array(readFileSync(`${vectors}milan-report.bin`));
 const genoaReport = new Uint8Array(readFileSync(`${vectors}genoa-report.bin`));
 const v2Report = new Uint8Array(readFileSync(`${vectors}v2_format_milan-report.bin`));
