@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The `synod` command line: a thin shell over the client library. Commands:
-//   verify <receipt> [--service-cert pem]… [--claims file] [--json]
+//   verify <receipt|snapshot file> [--service-cert pem]… [--claims file] [--json]
 //   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--governance] [--json] [--no-progress]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
 //   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
 // Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
+import { LedgerFormatError, ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
 import { formatAudit, formatGovernance, formatReceipt } from './format.ts';
 // Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
 // pay for loading the curves, ASN.1 and CBOR libraries.
@@ -18,7 +19,8 @@ export const ExitCode = { ok: 0, verificationFailed: 1, usage: 2, io: 3 } as con
 export const USAGE = `usage: synod <command> [options]
 
 commands:
-  verify <receipt>        verify a CCF receipt (JSON, or COSE if the file is CBOR)
+  verify <receipt>        verify a CCF receipt (JSON, or COSE if the file is CBOR), or a committed
+                          snapshot file (snapshot_<v>_<s>.committed) against its evidence receipt
       --service-cert <pem>   service certificate to check the endorsement against (repeatable)
       --claims <file>        application claims whose SHA-256 must be the receipt's claims digest
   audit <ledger-dir>      audit a ledger directory offline
@@ -88,7 +90,7 @@ function reportError(e: unknown, json: boolean, out: Output): number {
 }
 
 function exitCodeFor(e: unknown): number {
-  if (e instanceof ReceiptError) return ExitCode.verificationFailed;
+  if (e instanceof ReceiptError || e instanceof LedgerFormatError) return ExitCode.verificationFailed;
   if (e instanceof UsageError) return e.code === UsageErrorCode.io ? ExitCode.io : ExitCode.usage;
   // node:util parseArgs rejects unknown options and missing values with these codes.
   const code = (e as { code?: string }).code ?? '';
@@ -135,6 +137,13 @@ async function verifyCommand(args: string[], out: Output): Promise<number> {
   const { verifyCoseReceipt } = await import('../verify/cose-receipt.ts');
   const claims = values.claims === undefined ? undefined : readInput(values.claims, 'claims file');
   const options = { serviceCerts, claims };
+  const fileName = basename(path);
+  const { parseSnapshotName, verifySnapshot } = await import('../ledger/snapshot.ts');
+  if (parseSnapshotName(fileName)) {
+    const snapshot = verifySnapshot(bytes, { serviceCerts, name: fileName });
+    out.stdout(values.json ? JSON.stringify({ ok: true, snapshot }) : `snapshot at seqno ${snapshot.version}: evidence ${formatReceipt(snapshot.receipt)}`);
+    return ExitCode.ok;
+  }
   // CCF COSE receipts are CBOR tag 18 (first byte 0xd2); anything else is read as a JSON receipt.
   const result = bytes[0] === 0xd2 ? verifyCoseReceipt(bytes, options) : verifyReceipt(parseJsonReceipt(bytes), options);
   out.stdout(values.json ? JSON.stringify({ ok: true, receipt: result }) : formatReceipt(result));

@@ -14,3 +14,4 @@ export {
 export { IncrementalMerkleTree } from './merkle-tree.ts';
 export { listLedgerFiles, readLedgerFile, type LedgerFile, type LedgerDirectory } from './files.ts';
 export { Tables } from './tables.ts';
+export { verifySnapshot, splitSnapshot, parseSnapshotName, type VerifiedSnapshot, type SnapshotName } from './snapshot.ts';

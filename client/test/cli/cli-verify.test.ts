@@ -1,6 +1,6 @@
 // `synod verify`, `--help` and `synod sandbox`, spawned as a user runs them: exit codes (0 ok,
 // 1 verification failed, 2 usage, 3 I/O) and --json output.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,22 @@ describe('synod verify', () => {
     ]);
     expect([noArgs.code, unknownOption.code, unknownCommand.code, missing.code, badCert.code]).toEqual([2, 2, 2, 3, 2]);
     expect(missing.stderr).toContain('cannot read receipt');
+  });
+
+  it('a committed snapshot: exit 0 with the service certificate; exit 1 once a byte changes', async () => {
+    const dir = join(CONFORMANCE_DIR, 'services', 'eol_service');
+    const snapshot = join(dir, 'snapshots', 'snapshot_493_494.committed');
+    const cert = join(dir, 'common', 'service_cert.pem');
+    const bytes = readFileSync(snapshot);
+    bytes[100]! ^= 1;
+    const [good, bad] = await Promise.all([
+      synod(['verify', snapshot, '--service-cert', cert, '--json']),
+      synod(['verify', file('snapshot_493_494.committed', bytes), '--service-cert', cert, '--json']),
+    ]);
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout).snapshot).toMatchObject({ version: 493, receipt: { txid: '10.494' } });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).error.code).toBe('RECEIPT_CLAIMS_MISMATCH');
   });
 
   it('--help: exit 0 and the usage text', async () => {
