@@ -50,6 +50,10 @@ export async function auditLedger(dir: string, options: AuditOptions): Promise<A
     options.onProgress?.({ file: file.name, filesDone: i + 1, filesTotal: directory.files.length, bytesDone, bytesTotal: directory.totalBytes, seqno: state.nextSeqno });
     if (failure) return finish(report, state, failure);
   }
+  if (!state.lastSignature) {
+    const first = directory.files[0]!;
+    return finish(report, state, { file: first.name, offset: 8, seqno: 1, check: AuditCheck.noSignature, message: 'the ledger holds no signature transaction: none of it is signed' });
+  }
   const chain = resolveIdentityChain(state, trusted);
   report.serviceIdentities = chain.records;
   const failure = chain.failure && { file: chain.failure.at.file, offset: chain.failure.at.offset, seqno: chain.failure.at.seqno, check: chain.failure.check, message: chain.failure.message };

@@ -19,6 +19,8 @@ export const AuditCheck = {
   coseSignature: 'cose-signature',
   serviceIdentity: 'service-identity',
   memberSignature: 'member-signature',
+  /** The ledger holds no signature transaction at all: nothing in it is vouched for. */
+  noSignature: 'no-signature',
 } as const;
 export type AuditCheck = (typeof AuditCheck)[keyof typeof AuditCheck];
 

@@ -153,6 +153,16 @@ describe('tampered copies of a real ledger', () => {
     expect((await audit(open)).failure).toMatchObject({ file: 'ledger_21', check: AuditCheck.chunkStructure });
   });
 
+  it('a ledger without any signature transaction is not vouched for', async () => {
+    const dir = copyLedger();
+    const entries = entriesOf(join(dir, 'ledger_1-2.committed'));
+    for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
+    writeFileSync(join(dir, 'ledger_1'), serializeChunk([entries[0]!.entry.bytes], false));
+    const report = await audit(dir);
+    expect(report.failure).toMatchObject({ file: 'ledger_1', check: AuditCheck.noSignature });
+    expect(report.counts).toMatchObject({ entries: 1, signatures: 0, unsignedTail: 1 });
+  });
+
   it('a missing chunk file is reported as a gap', async () => {
     const dir = copyLedger();
     unlinkSync(join(dir, 'ledger_3-13.committed'));
