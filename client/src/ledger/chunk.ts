@@ -48,6 +48,8 @@ export interface ParsedChunk {
  * the entries' offsets, with the entries filling bytes 8..table exactly.
  */
 export function parseChunk(file: Uint8Array, complete: boolean): ParsedChunk {
+  if (!(file instanceof Uint8Array)) throw new TypeError('a chunk file must be bytes');
+  if (typeof complete !== 'boolean') throw new TypeError('complete must be a boolean');
   const header = new ByteReader(file, 0, LedgerErrorCode.badChunk);
   const tableOffset = header.u64('chunk header (offset of the entry table)');
   if (complete && tableOffset === 0) throw chunkError('complete chunk has no entry table (header offset is 0)', 0);

@@ -68,6 +68,7 @@ export function entryExtent(file: Uint8Array, offset: number): number {
 
 /** Parses one complete serialized entry. `base` is its offset in the file, for error positions. */
 export function parseEntry(bytes: Uint8Array, base = 0): LedgerEntry {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('an entry must be bytes');
   const r = new ByteReader(bytes, base);
   const formatVersion = r.u8('entry version');
   if (formatVersion !== ENTRY_FORMAT_VERSION) throw r.fail(`unsupported entry format version ${formatVersion}`, 0);
@@ -94,6 +95,7 @@ export function parseEntry(bytes: Uint8Array, base = 0): LedgerEntry {
 
 /** Parses the public domain of a ledger (not snapshot) entry. */
 export function parsePublicDomain(bytes: Uint8Array, base = 0): PublicDomain {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('a public domain must be bytes');
   const r = new ByteReader(bytes, base);
   const entryType = r.u8('entry type');
   if (entryType === EntryType.snapshot || entryType > EntryType.writeSetWithCommitEvidenceAndClaims) {
