@@ -1,0 +1,341 @@
+// The sandbox side of the `ccf` global: JavaScript evaluated once in every fresh QuickJS context, before
+// any app module. It builds `ccf`, `console` and the request objects out of one host function and returns
+// the entry points the host calls (invoke a handler, load a module) plus the realm's error constructors.
+//
+// Nothing here is a security boundary: an app can tamper with anything in its own realm, including these
+// objects. Capabilities are enforced where the calls land (globals.ts). What this code does guard is its
+// own correctness against an app that later redefines built-ins: it keeps its own references to the
+// built-ins it uses ("primordials", as Node calls them), taken before app code runs.
+//
+// Shapes follow CCF's js/ccf-app (global.ts, endpoints.ts) and CCF's C++ extensions: request objects with
+// headers, params, query (raw), url, path, method, route, hostname, body {text, json, arrayBuffer}, caller;
+// kv map handles over ArrayBuffers; converters; crypto; rpc; consensus. Request fields are fetched from
+// the host on first use, because parsing them all in the sandbox would cost more than most handlers.
+
+import { BodyKind, JwkKind, Op, REQUEST_FIELDS, REQUEST_JSON_FIELDS_FROM } from './ops.ts';
+
+/** The script; evaluating it yields a function taking the host function. */
+export const BOOTSTRAP_SOURCE = String.raw`(function (host) {
+'use strict';
+const O = ${JSON.stringify(Op)};
+const K = ${JSON.stringify(BodyKind)};
+const J = ${JSON.stringify(JwkKind)};
+const FIELDS = ${JSON.stringify(REQUEST_FIELDS)};
+const JSON_FROM = ${REQUEST_JSON_FIELDS_FROM};
+
+// ---- primordials ----
+const uncurry = (f) => Function.prototype.call.bind(f);
+const defineProperty = Object.defineProperty, objectKeys = Object.keys, create = Object.create;
+const jsonParse = JSON.parse, jsonStringify = JSON.stringify;
+const isView = ArrayBuffer.isView, isInteger = Number.isInteger;
+const byteLength = uncurry(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get);
+const abSlice = uncurry(ArrayBuffer.prototype.slice);
+const u8Slice = uncurry(Uint8Array.prototype.slice);
+const indexOf = uncurry(String.prototype.indexOf);
+const charCodeAt = uncurry(String.prototype.charCodeAt);
+const fromCharCode = String.fromCharCode;
+const apply = Reflect.apply;
+const promiseResolve = Promise.resolve.bind(Promise), promiseThen = uncurry(Promise.prototype.then);
+const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set);
+const getUint32 = uncurry(DataView.prototype.getUint32);
+const U8 = Uint8Array, DV = DataView, SafeMap = Map, SafeProxy = Proxy, SafeString = String, SafeNumber = Number;
+const SafeTypeError = TypeError;
+const GEN = Symbol('request'), MAP = Symbol('map');
+let currentGen = 0;
+
+function isArrayBuffer(x) {
+  try { byteLength(x); return true; } catch { return false; }
+}
+function str(x) { return typeof x === 'string' ? x : SafeString(x); }
+
+// UTF-8 in the sandbox, only for strings holding NUL characters (the host's fast path reads C strings).
+// Lone surrogates are encoded as three bytes, as QuickJS does for the host path.
+function utf8Encode(s) {
+  const out = new U8(s.length * 3);
+  let j = 0;
+  for (let i = 0; i < s.length; i++) {
+    let c = charCodeAt(s, i);
+    if (c < 0x80) { out[j++] = c; continue; }
+    if (c < 0x800) { out[j++] = 0xc0 | (c >> 6); out[j++] = 0x80 | (c & 63); continue; }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = charCodeAt(s, i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        out[j++] = 0xf0 | (c >> 18); out[j++] = 0x80 | ((c >> 12) & 63);
+        out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+        continue;
+      }
+    }
+    out[j++] = 0xe0 | (c >> 12); out[j++] = 0x80 | ((c >> 6) & 63); out[j++] = 0x80 | (c & 63);
+  }
+  return u8Slice(out, 0, j).buffer;
+}
+function utf8Decode(buffer) {
+  const b = new U8(buffer);
+  let out = '', units = [];
+  for (let i = 0; i < b.length;) {
+    const c = b[i];
+    let cp = 0xfffd, n = 1;
+    const t1 = (b[i + 1] & 0xc0) === 0x80, t2 = t1 && (b[i + 2] & 0xc0) === 0x80, t3 = t2 && (b[i + 3] & 0xc0) === 0x80;
+    if (c < 0x80) cp = c;
+    else if (c >= 0xc2 && c < 0xe0 && t1) { cp = ((c & 31) << 6) | (b[i + 1] & 63); n = 2; }
+    else if (c >= 0xe0 && c < 0xf0 && t2) {
+      const v = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63);
+      if (v >= 0x800) { cp = v; n = 3; }
+    } else if (c >= 0xf0 && c < 0xf5 && t3) {
+      const v = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63);
+      if (v >= 0x10000 && v < 0x110000) { cp = v; n = 4; }
+    }
+    i += n;
+    if (cp >= 0x10000) { cp -= 0x10000; units[units.length] = 0xd800 + (cp >> 10); units[units.length] = 0xdc00 + (cp & 1023); }
+    else units[units.length] = cp;
+    if (units.length >= 4096) { out += apply(fromCharCode, null, units); units = []; }
+  }
+  return out + apply(fromCharCode, null, units);
+}
+/** Host strings arrive as strings, or as UTF-8 bytes when they hold a NUL character. */
+function text(r) { return typeof r === 'string' || r === null ? r : utf8Decode(r); }
+function bytesOf(s) { return indexOf(s, '\0') < 0 ? host(O.strToBuf, s) : utf8Encode(s); }
+
+// ---- request ----
+function Body(gen) { defineProperty(this, GEN, { value: gen }); }
+function genOf(self) { return self !== undefined && self !== null && self[GEN] !== undefined ? self[GEN] : currentGen; }
+Body.prototype.text = function text_() { return text(host(O.bodyText, genOf(this))); };
+Body.prototype.json = function json() { return jsonParse(text(host(O.bodyText, genOf(this)))); };
+Body.prototype.arrayBuffer = function arrayBuffer() { return host(O.bodyBuffer, genOf(this)); };
+
+function Request(gen) { defineProperty(this, GEN, { value: gen }); this.body = new Body(gen); }
+function own(self, name, value) {
+  defineProperty(self, name, { value, writable: true, enumerable: true, configurable: true });
+  return value;
+}
+for (let i = 0; i < FIELDS.length; i++) {
+  const name = FIELDS[i];
+  defineProperty(Request.prototype, name, {
+    get() {
+      const r = host(O.requestField, this[GEN], i);
+      return own(this, name, i >= JSON_FROM ? jsonParse(text(r)) : text(r));
+    },
+    set(value) { own(this, name, value); },
+    configurable: true,
+  });
+}
+Request.prototype.toJSON = function toJSON() {
+  const out = {};
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i]] = this[FIELDS[i]];
+  out.body = {};
+  return out;
+};
+
+// ---- response ----
+function invalid(why) { host(O.respond, K.invalid, 0, '', why); }
+function respond(r) {
+  if (r === null || typeof r !== 'object') return invalid('Invalid endpoint function return value (not an object).');
+  let status = r.statusCode;
+  if (status === undefined || status === null) status = 200;
+  else if (typeof status !== 'number' || !isInteger(status)) return invalid('Invalid endpoint function return value (status code type).');
+  let headers = '';
+  const h = r.headers;
+  if (h !== null && typeof h === 'object') {
+    const o = {}, keys = objectKeys(h);
+    for (let i = 0; i < keys.length; i++) o[keys[i]] = str(h[keys[i]]);
+    headers = jsonStringify(o);
+  }
+  const body = r.body;
+  if (body === undefined) return host(O.respond, K.none, status, headers, undefined);
+  if (typeof body === 'string') {
+    return indexOf(body, '\0') < 0 ? host(O.respond, K.text, status, headers, body) : host(O.respond, K.textBytes, status, headers, utf8Encode(body));
+  }
+  if (isArrayBuffer(body)) return host(O.respond, K.bytes, status, headers, body);
+  if (isView(body)) return host(O.respond, K.bytes, status, headers, u8Slice(new U8(body.buffer, body.byteOffset, body.byteLength)).buffer);
+  let json;
+  try { json = jsonStringify(body); } catch (e) { return invalid('Invalid endpoint function return value (error during JSON conversion of body): ' + str(e)); }
+  if (typeof json !== 'string') return invalid('Invalid endpoint function return value (the body is not JSON-compatible).');
+  return host(O.respond, K.json, status, headers, json);
+}
+function fail(e) { host(O.fail, e); }
+function settle(r) { try { respond(r); } catch (e) { fail(e); } }
+
+function invoke(fn, gen) {
+  currentGen = gen;
+  const result = fn(new Request(gen));
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    promiseThen(promiseResolve(result), settle, fail);
+    return;
+  }
+  respond(result);
+}
+function load(name) { return import(name); }
+
+// ---- ccf.kv ----
+function KvMap(id) { defineProperty(this, MAP, { value: id }); }
+KvMap.prototype.has = function has(key) { return host(O.kvHas, this[MAP], key); };
+KvMap.prototype.get = function get(key) { return host(O.kvGet, this[MAP], key); };
+KvMap.prototype.getVersionOfPreviousWrite = function getVersionOfPreviousWrite(key) { return host(O.kvVersion, this[MAP], key); };
+KvMap.prototype.set = function set(key, value) { host(O.kvSet, this[MAP], key, value); return this; };
+KvMap.prototype.delete = function delete_(key) { host(O.kvDelete, this[MAP], key); };
+KvMap.prototype.clear = function clear() { host(O.kvClear, this[MAP]); };
+KvMap.prototype.forEach = function forEach(callback) {
+  if (typeof callback !== 'function') throw new SafeTypeError('Argument must be a function');
+  const it = host(O.kvIterOpen, this[MAP]);
+  try {
+    for (;;) {
+      const batch = host(O.kvIterNext, it);
+      if (batch === undefined) return;
+      const view = new DV(batch), end = byteLength(batch);
+      for (let o = 0; o < end;) {
+        const keyLength = getUint32(view, o, true); o += 4;
+        const key = abSlice(batch, o, o + keyLength); o += keyLength;
+        const valueLength = getUint32(view, o, true); o += 4;
+        const value = abSlice(batch, o, o + valueLength); o += valueLength;
+        callback(value, key, this);
+      }
+    }
+  } finally {
+    host(O.kvIterClose, it);
+  }
+};
+defineProperty(KvMap.prototype, 'size', { get() { return host(O.kvSize, this[MAP]); }, configurable: true });
+
+const maps = new SafeMap();
+function openMap(name) {
+  if (typeof name !== 'string') return undefined;
+  let map = mapGet(maps, name);
+  if (map === undefined) {
+    if (indexOf(name, '\0') >= 0) throw new SafeTypeError('map names may not contain NUL characters');
+    map = new KvMap(host(O.kvOpen, name));
+    mapSet(maps, name, map);
+  }
+  return map;
+}
+const kv = new SafeProxy(create(null), {
+  get(_target, name) { return openMap(name); },
+  has(_target, name) { return typeof name === 'string'; },
+  set() { return false; },
+  defineProperty() { return false; },
+  deleteProperty() { return false; },
+});
+
+// ---- converters ----
+function strToBuf(s) {
+  if (typeof s !== 'string') throw new SafeTypeError('Argument must be a string');
+  return bytesOf(s);
+}
+function bufToStr(buffer) {
+  const r = host(O.bufToStr, buffer);
+  return r === undefined ? utf8Decode(buffer) : r;
+}
+function jsonCompatibleToBuf(value) { return strToBuf(jsonStringify(value)); }
+function bufToJsonCompatible(buffer) { return jsonParse(bufToStr(buffer)); }
+
+// ---- crypto ----
+function algorithm(a) {
+  if (a === null || typeof a !== 'object') throw new SafeTypeError('algorithm must be an object');
+  return [str(a.name), a.hash === undefined ? '' : str(a.hash), a.saltLength === undefined ? 0 : SafeNumber(a.saltLength)];
+}
+function keyBytes(key) { return bytesOf(str(key)); }
+function wrapArgs(params) {
+  if (params === null || typeof params !== 'object') throw new SafeTypeError('wrapping parameters must be an object');
+  const label = isArrayBuffer(params.label) ? params.label : undefined;
+  return [str(params.name), label === undefined ? 0 : 1, label, params.aesKeySize === undefined ? 0 : SafeNumber(params.aesKeySize)];
+}
+function jwkFromPem(kind) {
+  return function pemToJwk(pem, kid) {
+    return jsonParse(host(O.pemToJwk, kind, str(pem), kid === undefined ? 0 : 1, kid === undefined ? '' : str(kid)));
+  };
+}
+function pemFromJwk(kind) {
+  return function jwkToPem(jwk) { return host(O.jwkToPem, kind, jsonStringify(jwk)); };
+}
+const crypto = {
+  digest: (name, data) => host(O.digest, str(name), data),
+  generateAesKey: (size) => host(O.generateAesKey, SafeNumber(size)),
+  generateRsaKeyPair(size, exponent) {
+    return jsonParse(host(O.generateRsaKeyPair, SafeNumber(size), arguments.length < 2 ? -1 : SafeNumber(exponent)));
+  },
+  generateEcdsaKeyPair: (curve) => jsonParse(host(O.generateEcdsaKeyPair, str(curve))),
+  generateEddsaKeyPair: (curve) => jsonParse(host(O.generateEddsaKeyPair, str(curve))),
+  sign(alg, key, data) { const a = algorithm(alg); return host(O.sign, a[0], a[1], a[2], keyBytes(key), data); },
+  verifySignature(alg, key, signature, data) {
+    const a = algorithm(alg);
+    return host(O.verifySignature, a[0], a[1], a[2], keyBytes(key), signature, data);
+  },
+  wrapKey(key, wrappingKey, params) { const p = wrapArgs(params); return host(O.wrapKey, key, wrappingKey, p[0], p[1], p[2], p[3]); },
+  unwrapKey(key, wrappingKey, params) { const p = wrapArgs(params); return host(O.unwrapKey, key, wrappingKey, p[0], p[1], p[2], p[3]); },
+  isValidX509CertBundle: (pem) => host(O.isValidX509CertBundle, str(pem)),
+  isValidX509CertChain: (chain, trusted) => host(O.isValidX509CertChain, str(chain), str(trusted)),
+  pubPemToJwk: jwkFromPem(J.ecPublic),
+  pemToJwk: jwkFromPem(J.ecPrivate),
+  pubRsaPemToJwk: jwkFromPem(J.rsaPublic),
+  rsaPemToJwk: jwkFromPem(J.rsaPrivate),
+  pubEddsaPemToJwk: jwkFromPem(J.eddsaPublic),
+  eddsaPemToJwk: jwkFromPem(J.eddsaPrivate),
+  pubJwkToPem: pemFromJwk(J.ecPublic),
+  jwkToPem: pemFromJwk(J.ecPrivate),
+  pubRsaJwkToPem: pemFromJwk(J.rsaPublic),
+  rsaJwkToPem: pemFromJwk(J.rsaPrivate),
+  pubEddsaJwkToPem: pemFromJwk(J.eddsaPublic),
+  eddsaJwkToPem: pemFromJwk(J.eddsaPrivate),
+};
+
+// ---- the global ----
+let metricsLogging = false;
+const ccf = {
+  kv,
+  strToBuf, bufToStr, jsonCompatibleToBuf, bufToJsonCompatible,
+  crypto,
+  // Deprecated top-level aliases CCF still provides.
+  generateAesKey: crypto.generateAesKey, generateRsaKeyPair: crypto.generateRsaKeyPair,
+  generateEcdsaKeyPair: crypto.generateEcdsaKeyPair, wrapKey: crypto.wrapKey, digest: crypto.digest,
+  isValidX509CertBundle: crypto.isValidX509CertBundle, isValidX509CertChain: crypto.isValidX509CertChain,
+  rpc: {
+    setApplyWrites(force) {
+      if (typeof force !== 'boolean') throw new SafeTypeError('First argument must be a boolean');
+      host(O.setApplyWrites, force);
+    },
+    setClaimsDigest(digest) { host(O.setClaimsDigest, digest); },
+  },
+  consensus: {
+    getLastCommittedTxId() { const t = jsonParse(host(O.lastCommittedTxId)); return { view: t[0], seqno: t[1] }; },
+    getStatusForTxId: (view, seqno) => host(O.statusForTxId, SafeNumber(view), SafeNumber(seqno)),
+    getViewForSeqno: (seqno) => host(O.viewForSeqno, SafeNumber(seqno)),
+  },
+  historical: {
+    getStateRange: (handle, start, end, expiry) => host(O.historical, 0),
+    dropCachedStates: (handle) => host(O.historical, 1),
+  },
+  historicalState: undefined,
+  enableUntrustedDateTime(enable) { return !!enable; },
+  enableMetricsLogging(enable) {
+    if (typeof enable !== 'boolean') throw new SafeTypeError('First argument must be a boolean');
+    const previous = metricsLogging;
+    metricsLogging = enable;
+    return previous;
+  },
+  pemToId: (pem) => host(O.pemToId, str(pem)),
+};
+
+function logLine(level) {
+  return function log() {
+    let line = '';
+    for (let i = 0; i < arguments.length; i++) {
+      const a = arguments[i];
+      let s;
+      if (typeof a === 'string') s = a;
+      else if (a !== null && typeof a === 'object' && !(a instanceof Error)) { try { s = jsonStringify(a); } catch { s = str(a); } }
+      else s = str(a);
+      line += (i === 0 ? '' : ' ') + s;
+    }
+    host(O.log, level, indexOf(line, '\0') < 0 ? line : line.split('\0').join(' '));
+  };
+}
+const console = { log: logLine('info'), info: logLine('info'), debug: logLine('debug'), warn: logLine('warn'), error: logLine('error') };
+
+defineProperty(globalThis, 'ccf', { value: ccf, writable: true, enumerable: false, configurable: true });
+defineProperty(globalThis, 'console', { value: console, writable: true, enumerable: false, configurable: true });
+// CCF replaces Math.random with the enclave's entropy source; so do we.
+Math.random = function random() { return host(O.random); };
+
+return [invoke, load, Error, TypeError, RangeError, ReferenceError, InternalError];
+})`;

@@ -1,0 +1,525 @@
+// The host side of the `ccf` global: answers the sandbox's host function (ops.ts) for one engine.
+//
+// This is where capabilities are enforced. Every operation reads its arguments from the sandbox as
+// untrusted values (type and size checked here, whatever the bootstrap wrappers did), and every kv
+// operation checks the map against the capability table (kv-access.ts) for the endpoint's mode. State
+// that belongs to one request (the Tx, the response, claims digest, open iterators) lives in an
+// `Invocation` that exists only between `begin` and `finish`; outside it, kv and request operations
+// throw in the sandbox instead of touching anything.
+
+import { randomBytes } from 'node:crypto';
+import { kvLimits, type Tx, type TxMap } from '../kv/index.ts';
+import type { Engine, EngineHost, Ptr } from './engine.ts';
+import { SandboxThrow, assert, rangeError, typeError } from './errors.ts';
+import * as crypto from './crypto.ts';
+import { canRead, canWrite, mapAccess, type AccessDecision, type ExecutionMode } from './kv-access.ts';
+import { jsLimits } from './limits.ts';
+import { BodyKind, Op, REQUEST_FIELDS } from './ops.ts';
+
+/** The request as the frontend hands it over (CCF's request object is built from it, lazily). */
+export interface JsRequest {
+  method: string;
+  /** Request path without the query, e.g. `/app/log/private`. */
+  path: string;
+  /** Raw query string without `?`. */
+  query: string;
+  /** The endpoint's path template as registered, e.g. `/app/records/{id}`. */
+  route: string;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  params: Record<string, string>;
+  body: Uint8Array;
+  /** CCF's caller identity object (`{policy, id, data, cert}` …), JSON-compatible, or null. */
+  caller: unknown;
+  /** Defaults to path + `?` + query. */
+  url?: string;
+}
+
+export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
+
+/** What `ccf.consensus` reads; the enclave provides it. */
+export interface ConsensusHooks {
+  lastCommittedTxId(): { view: number; seqno: number };
+  statusForTxId(view: number, seqno: number): TxStatus;
+  /** undefined: no such seqno (the sandbox sees null). */
+  viewForSeqno(seqno: number): number | undefined;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface InvokeHooks {
+  consensus?: ConsensusHooks;
+  /** console.* output of the app, one bounded line at a time. */
+  log?: (level: LogLevel, line: string) => void;
+  // TODO(historical): `historicalState` for 'historical' endpoints (CCF's ccf.historicalState: the state,
+  // receipt and read-only kv as of a past transaction) and `ccf.historical.getStateRange`. The sandbox
+  // already has the names; they throw until the enclave's historical query support lands.
+}
+
+export interface JsResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** What a handler left behind: a response (or why there is none) and its requests to the caller. */
+export interface InvocationOutcome {
+  response?: JsResponse;
+  /** Set when the handler returned something that is not a response. */
+  invalidResponse?: string;
+  /** An exception from an async handler (owned by the caller: describe, then free). */
+  asyncException?: Ptr;
+  applyWrites?: boolean;
+  claimsDigest?: Uint8Array;
+}
+
+interface Invocation {
+  gen: number;
+  tx: Tx;
+  mode: ExecutionMode;
+  request: JsRequest;
+  hooks: InvokeHooks;
+  /** Indexed by map id. */
+  txMaps: Array<TxMap | undefined>;
+  iterators: Array<{ entries: Array<[Uint8Array, Uint8Array]>; next: number } | undefined>;
+  logLines: number;
+  outcome: InvocationOutcome;
+}
+
+const CONTENT_TYPES: Partial<Record<number, string>> = {
+  [BodyKind.text]: 'text/plain',
+  [BodyKind.textBytes]: 'text/plain',
+  [BodyKind.bytes]: 'application/octet-stream',
+  [BodyKind.json]: 'application/json',
+};
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RANDOM_POOL_BYTES = 4096;
+
+export class SandboxHost implements EngineHost {
+  readonly #engine: Engine;
+  readonly #modules: ReadonlyMap<string, string>;
+  readonly #mapIds = new Map<string, number>();
+  readonly #mapNames: string[] = [];
+  readonly #access: Record<ExecutionMode, Array<AccessDecision | undefined>> = { readwrite: [], readonly: [], historical: [] };
+  #invocation: Invocation | undefined;
+  #gen = 0;
+  #random = Buffer.alloc(0);
+  #randomOffset = 0;
+
+  constructor(engine: Engine, modules: ReadonlyMap<string, string>) {
+    this.#engine = engine;
+    this.#modules = modules;
+    engine.host = this;
+  }
+
+  moduleSource(name: string): string | undefined {
+    return this.#modules.get(name);
+  }
+
+  /** Starts a request; returns its generation (request objects carry it). */
+  begin(tx: Tx, mode: ExecutionMode, request: JsRequest, hooks: InvokeHooks): number {
+    assert(this.#invocation === undefined, 'an invocation is already running on this engine');
+    this.#gen += 1;
+    this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {} };
+    return this.#gen;
+  }
+
+  finish(): InvocationOutcome {
+    const invocation = this.#invocation;
+    assert(invocation !== undefined, 'finish without begin');
+    this.#invocation = undefined;
+    return invocation.outcome;
+  }
+
+  call(argc: number, argv: number): Ptr {
+    const e = this.#engine;
+    const op = argc > 0 ? e.number(e.arg(argv, 0)) : -1;
+    if (op < Op.kvOpen) return this.#requestOp(op, argv);
+    if (op < Op.strToBuf) return this.#kvOp(op, argv);
+    if (op < Op.digest) return this.#miscOp(op, argv);
+    return this.#cryptoOp(op, argv);
+  }
+
+  // ---- arguments --------------------------------------------------------------------------------
+
+  #number(argv: number, index: number): number {
+    return this.#engine.number(this.#engine.arg(argv, index));
+  }
+
+  #string(argv: number, index: number): string {
+    return this.#engine.string(this.#engine.arg(argv, index));
+  }
+
+  #bytes(argv: number, index: number, maxBytes = jsLimits.cryptoInputBytesMax): Uint8Array {
+    const bytes = this.#engine.arrayBuffer(this.#engine.arg(argv, index));
+    if (bytes === undefined) throw typeError('Argument must be an ArrayBuffer');
+    if (bytes.length > maxBytes) throw rangeError(`ArrayBuffer argument is larger than ${maxBytes} bytes`);
+    return bytes;
+  }
+
+  /** A string for the sandbox; one holding NUL travels as UTF-8 bytes (the bootstrap decodes it). */
+  #hostString(value: string): Ptr {
+    if (!value.includes('\0')) return this.#engine.newString(value);
+    return this.#engine.newArrayBuffer(Buffer.from(value, 'utf8'));
+  }
+
+  #requireInvocation(what: string): Invocation {
+    const invocation = this.#invocation;
+    if (invocation === undefined) {
+      throw new SandboxThrow('Error', `${what} is only available while a request is handled (module top-level code runs once, at load)`);
+    }
+    return invocation;
+  }
+
+  #requestOf(argv: number): Invocation {
+    const invocation = this.#requireInvocation('the request');
+    if (this.#number(argv, 1) !== invocation.gen) {
+      throw new SandboxThrow('Error', 'this request object belongs to a request that has already been handled');
+    }
+    return invocation;
+  }
+
+  // ---- request and response -----------------------------------------------------------------------
+
+  #requestOp(op: number, argv: number): Ptr {
+    const e = this.#engine;
+    switch (op) {
+      case Op.requestField:
+        return this.#requestField(this.#requestOf(argv).request, this.#number(argv, 2));
+      case Op.bodyText: {
+        const body = this.#requestOf(argv).request.body;
+        return body.includes(0) ? e.newArrayBuffer(body) : e.newStringFromUtf8(body);
+      }
+      case Op.bodyBuffer:
+        return e.newArrayBuffer(this.#requestOf(argv).request.body);
+      case Op.respond:
+        this.#respond(this.#requireInvocation('respond'), argv);
+        return 0;
+      case Op.fail: {
+        const outcome = this.#requireInvocation('fail').outcome;
+        if (outcome.response === undefined && outcome.asyncException === undefined) outcome.asyncException = e.dup(e.arg(argv, 1));
+        return 0;
+      }
+      default:
+        throw typeError(`unknown host operation ${op}`);
+    }
+  }
+
+  #requestField(request: JsRequest, index: number): Ptr {
+    switch (REQUEST_FIELDS[index]) {
+      case 'method':
+        return this.#hostString(request.method);
+      case 'path':
+        return this.#hostString(request.path);
+      case 'query':
+        return this.#hostString(request.query);
+      case 'url':
+        return this.#hostString(request.url ?? (request.query === '' ? request.path : `${request.path}?${request.query}`));
+      case 'route':
+        return this.#hostString(request.route);
+      case 'hostname': {
+        const host = request.headers.host;
+        return host === undefined ? this.#engine.newNull() : this.#hostString(host);
+      }
+      case 'headers':
+        return this.#engine.newString(JSON.stringify(request.headers));
+      case 'params':
+        return this.#engine.newString(JSON.stringify(request.params));
+      case 'caller':
+        return this.#engine.newString(JSON.stringify(request.caller ?? null));
+      default:
+        throw typeError('unknown request field');
+    }
+  }
+
+  #respond(invocation: Invocation, argv: number): void {
+    const outcome = invocation.outcome;
+    if (outcome.response !== undefined || outcome.invalidResponse !== undefined) return;
+    const e = this.#engine;
+    const kind = this.#number(argv, 1);
+    if (kind === BodyKind.invalid) {
+      outcome.invalidResponse = this.#string(argv, 4);
+      return;
+    }
+    const status = this.#number(argv, 2);
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      outcome.invalidResponse = `Invalid endpoint function return value (status code ${status} is not an HTTP status).`;
+      return;
+    }
+    const headers = this.#responseHeaders(this.#string(argv, 3), outcome);
+    if (headers === undefined) return;
+    const bodyPtr = e.arg(argv, 4);
+    let body: Uint8Array;
+    if (kind === BodyKind.none) body = new Uint8Array(0);
+    else if (kind === BodyKind.text || kind === BodyKind.json) body = e.stringBytes(bodyPtr);
+    else body = e.arrayBuffer(bodyPtr) ?? new Uint8Array(0);
+    if (body.length > jsLimits.responseBodyBytesMax) {
+      outcome.invalidResponse = `the response body is larger than ${jsLimits.responseBodyBytesMax} bytes`;
+      return;
+    }
+    const contentType = CONTENT_TYPES[kind];
+    if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+      headers['content-type'] = contentType;
+    }
+    outcome.response = { status, headers, body };
+  }
+
+  #responseHeaders(json: string, outcome: InvocationOutcome): Record<string, string> | undefined {
+    if (json === '') return {};
+    const parsed = JSON.parse(json) as Record<string, string>;
+    const names = Object.keys(parsed);
+    if (names.length > jsLimits.responseHeadersMax) {
+      outcome.invalidResponse = `more than ${jsLimits.responseHeadersMax} response headers`;
+      return undefined;
+    }
+    let total = 0;
+    const headers: Record<string, string> = {};
+    for (const name of names) {
+      const value = parsed[name]!;
+      total += name.length + value.length;
+      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value) || total > jsLimits.responseHeaderBytesMax) {
+        outcome.invalidResponse = `Invalid endpoint function return value (header ${JSON.stringify(name.slice(0, 64))}).`;
+        return undefined;
+      }
+      headers[name] = value;
+    }
+    return headers;
+  }
+
+  // ---- ccf.kv -----------------------------------------------------------------------------------
+
+  #kvOp(op: number, argv: number): Ptr {
+    const e = this.#engine;
+    if (op === Op.kvOpen) return e.newNumber(this.#openMap(this.#string(argv, 1)));
+    if (op === Op.kvIterNext) return this.#iterNext(this.#requireInvocation('ccf.kv'), this.#number(argv, 1));
+    if (op === Op.kvIterClose) {
+      const invocation = this.#invocation;
+      if (invocation !== undefined) invocation.iterators[this.#number(argv, 1)] = undefined;
+      return 0;
+    }
+    const id = this.#number(argv, 1);
+    switch (op) {
+      case Op.kvGet: {
+        const value = this.#txMap(id, 'get').get(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+        return value === undefined ? 0 : e.newArrayBuffer(value);
+      }
+      case Op.kvHas:
+        return e.newBoolean(this.#txMap(id, 'has').has(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax)));
+      case Op.kvSet: {
+        const map = this.#txMap(id, 'set');
+        map.set(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax), this.#bytes(argv, 3, jsLimits.kvValueBytesMax));
+        return 0;
+      }
+      case Op.kvDelete:
+        this.#txMap(id, 'delete').delete(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+        return 0;
+      case Op.kvClear:
+        this.#txMap(id, 'clear').clear();
+        return 0;
+      case Op.kvSize:
+        return e.newNumber(this.#txMap(id, 'size').size);
+      case Op.kvVersion: {
+        const version = this.#txMap(id, 'getVersionOfPreviousWrite').getVersionOfPreviousWrite(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+        return version === undefined ? 0 : e.newNumber(version);
+      }
+      case Op.kvIterOpen:
+        return e.newNumber(this.#iterOpen(this.#requireInvocation('ccf.kv'), this.#txMap(id, 'forEach')));
+      default:
+        throw typeError(`unknown host operation ${op}`);
+    }
+  }
+
+  #openMap(name: string): number {
+    if (name.length === 0 || name.length > kvLimits.mapNameLengthMax) {
+      throw typeError(`map names must be non-empty strings of at most ${kvLimits.mapNameLengthMax} characters`);
+    }
+    let id = this.#mapIds.get(name);
+    if (id === undefined) {
+      id = this.#mapNames.length;
+      this.#mapNames.push(name);
+      this.#mapIds.set(name, id);
+    }
+    return id;
+  }
+
+  #txMap(id: number, method: string): TxMap {
+    const invocation = this.#requireInvocation('ccf.kv');
+    const name = this.#mapNames[id];
+    if (name === undefined) throw typeError('not a kv map handle');
+    const cache = this.#access[invocation.mode];
+    const decision = (cache[id] ??= mapAccess(name, invocation.mode));
+    const writes = method === 'set' || method === 'delete' || method === 'clear';
+    if (writes ? !canWrite(decision.access) : !canRead(decision.access)) {
+      const state = decision.access === 'none' ? 'not accessible' : 'read-only';
+      throw typeError(`Cannot call ${method} on map '${name}': it is ${state} to this app here (${decision.rule}).`);
+    }
+    return (invocation.txMaps[id] ??= invocation.tx.map(name));
+  }
+
+  #iterOpen(invocation: Invocation, map: TxMap): number {
+    const open = invocation.iterators.filter((it) => it !== undefined).length;
+    if (open >= jsLimits.forEachOpenMax) throw rangeError(`more than ${jsLimits.forEachOpenMax} nested forEach calls`);
+    const entries: Array<[Uint8Array, Uint8Array]> = [];
+    map.forEach((value, key) => entries.push([key, value]));
+    invocation.iterators.push({ entries, next: 0 });
+    return invocation.iterators.length - 1;
+  }
+
+  /** The next batch as one ArrayBuffer of (u32 LE length, key, u32 LE length, value)*, or undefined. */
+  #iterNext(invocation: Invocation, id: number): Ptr {
+    const iterator = invocation.iterators[id];
+    if (iterator === undefined || iterator.next >= iterator.entries.length) return 0;
+    let end = iterator.next;
+    let bytes = 0;
+    do {
+      const [key, value] = iterator.entries[end]!;
+      bytes += 8 + key.length + value.length;
+      end += 1;
+    } while (end < iterator.entries.length && bytes < jsLimits.forEachBatchBytesMax);
+    const batch = Buffer.allocUnsafe(bytes);
+    let offset = 0;
+    for (let i = iterator.next; i < end; i++) {
+      const [key, value] = iterator.entries[i]!;
+      offset = batch.writeUInt32LE(key.length, offset);
+      batch.set(key, offset);
+      offset = batch.writeUInt32LE(value.length, offset + key.length);
+      batch.set(value, offset);
+      offset += value.length;
+    }
+    iterator.next = end;
+    return this.#engine.newArrayBuffer(batch);
+  }
+
+  // ---- converters, rpc, consensus, console, random ------------------------------------------------
+
+  #miscOp(op: number, argv: number): Ptr {
+    const e = this.#engine;
+    switch (op) {
+      case Op.strToBuf:
+        return e.newArrayBuffer(e.stringBytes(e.arg(argv, 1)));
+      case Op.bufToStr: {
+        const bytes = this.#bytes(argv, 1);
+        return bytes.includes(0) ? 0 : e.newStringFromUtf8(bytes);
+      }
+      case Op.setApplyWrites:
+        this.#requireInvocation('ccf.rpc').outcome.applyWrites = this.#number(argv, 1) !== 0;
+        return 0;
+      case Op.setClaimsDigest: {
+        const digest = this.#bytes(argv, 1);
+        if (digest.length !== 32) throw typeError(`Argument must be an ArrayBuffer of 32 bytes, not ${digest.length}`);
+        this.#requireInvocation('ccf.rpc').outcome.claimsDigest = digest;
+        return 0;
+      }
+      case Op.lastCommittedTxId: {
+        const { view, seqno } = this.#consensus().lastCommittedTxId();
+        return e.newString(JSON.stringify([view, seqno]));
+      }
+      case Op.statusForTxId:
+        return e.newString(this.#consensus().statusForTxId(this.#txNumber(argv, 1, 'view'), this.#txNumber(argv, 2, 'seqno')));
+      case Op.viewForSeqno: {
+        const view = this.#consensus().viewForSeqno(this.#txNumber(argv, 1, 'seqno'));
+        return view === undefined ? e.newNull() : e.newNumber(view);
+      }
+      case Op.historical:
+        throw new SandboxThrow('Error', 'ccf.historical is not available in Synod yet (historical queries are a TODO)');
+      case Op.log:
+        this.#log(this.#string(argv, 1) as LogLevel, this.#string(argv, 2));
+        return 0;
+      case Op.random:
+        return e.newNumber(this.#randomDouble());
+      default:
+        throw typeError(`unknown host operation ${op}`);
+    }
+  }
+
+  #consensus(): ConsensusHooks {
+    const hooks = this.#requireInvocation('ccf.consensus').hooks.consensus;
+    if (hooks === undefined) throw new SandboxThrow('InternalError', 'ccf.consensus is not available to this invocation');
+    return hooks;
+  }
+
+  #txNumber(argv: number, index: number, what: string): number {
+    const value = Math.trunc(this.#number(argv, index));
+    if (!Number.isSafeInteger(value)) throw rangeError(`Invalid ${what}: not a number`);
+    if (value < 0) throw rangeError(`Invalid ${what}: cannot be negative`);
+    return value;
+  }
+
+  #log(level: LogLevel, line: string): void {
+    const invocation = this.#invocation;
+    const log = invocation?.hooks.log;
+    if (invocation === undefined || log === undefined) return;
+    invocation.logLines += 1;
+    if (invocation.logLines > jsLimits.logLinesPerRequestMax) return;
+    const bounded = line.length > jsLimits.logLineBytesMax ? `${line.slice(0, jsLimits.logLineBytesMax)}…` : line;
+    log(level, invocation.logLines === jsLimits.logLinesPerRequestMax ? `${bounded} (further lines dropped)` : bounded);
+  }
+
+  /** A uniform double in [0, 1) from 53 random bits, like CCF's Math.random over its entropy source. */
+  #randomDouble(): number {
+    if (this.#randomOffset + 8 > this.#random.length) {
+      this.#random = randomBytes(RANDOM_POOL_BYTES);
+      this.#randomOffset = 0;
+    }
+    const high = this.#random.readUInt32LE(this.#randomOffset) >>> 11;
+    const low = this.#random.readUInt32LE(this.#randomOffset + 4);
+    this.#randomOffset += 8;
+    return (high * 2 ** 32 + low) / 2 ** 53;
+  }
+
+  // ---- ccf.crypto -------------------------------------------------------------------------------
+
+  #algorithm(argv: number): crypto.SigningAlgorithm {
+    return { name: this.#string(argv, 1), hash: this.#string(argv, 2), saltLength: this.#number(argv, 3) };
+  }
+
+  #wrapParameters(argv: number): crypto.WrapParameters {
+    return {
+      name: this.#string(argv, 3),
+      label: this.#number(argv, 4) !== 0 ? this.#bytes(argv, 5) : undefined,
+      aesKeyBits: this.#number(argv, 6),
+    };
+  }
+
+  #cryptoOp(op: number, argv: number): Ptr {
+    const e = this.#engine;
+    const json = (value: unknown): Ptr => e.newString(JSON.stringify(value));
+    switch (op) {
+      case Op.digest:
+        return e.newArrayBuffer(crypto.digest(this.#string(argv, 1), this.#bytes(argv, 2)));
+      case Op.generateAesKey:
+        return e.newArrayBuffer(crypto.generateAesKey(this.#number(argv, 1)));
+      case Op.generateRsaKeyPair:
+        return json(crypto.generateRsaKeyPair(this.#number(argv, 1), this.#number(argv, 2)));
+      case Op.generateEcdsaKeyPair:
+        return json(crypto.generateEcdsaKeyPair(this.#string(argv, 1)));
+      case Op.generateEddsaKeyPair:
+        return json(crypto.generateEddsaKeyPair(this.#string(argv, 1)));
+      case Op.sign:
+        return e.newArrayBuffer(crypto.sign(this.#algorithm(argv), this.#bytes(argv, 4), this.#bytes(argv, 5)));
+      case Op.verifySignature: {
+        const key = Buffer.from(this.#bytes(argv, 4)).toString('utf8');
+        return e.newBoolean(crypto.verifySignature(this.#algorithm(argv), key, this.#bytes(argv, 5), this.#bytes(argv, 6)));
+      }
+      case Op.wrapKey:
+        return e.newArrayBuffer(crypto.wrapKey(this.#bytes(argv, 1), this.#bytes(argv, 2), this.#wrapParameters(argv)));
+      case Op.unwrapKey:
+        return e.newArrayBuffer(crypto.unwrapKey(this.#bytes(argv, 1), this.#bytes(argv, 2), this.#wrapParameters(argv)));
+      case Op.isValidX509CertBundle:
+        return e.newBoolean(crypto.isValidX509CertBundle(this.#string(argv, 1)));
+      case Op.isValidX509CertChain:
+        return e.newBoolean(crypto.isValidX509CertChain(this.#string(argv, 1), this.#string(argv, 2)));
+      case Op.pemToJwk: {
+        const kid = this.#number(argv, 3) !== 0 ? this.#string(argv, 4) : undefined;
+        return json(crypto.pemToJwk(this.#number(argv, 1), this.#string(argv, 2), kid));
+      }
+      case Op.jwkToPem:
+        return e.newString(crypto.jwkToPem(this.#number(argv, 1), this.#string(argv, 2)));
+      case Op.pemToId:
+        return e.newString(crypto.pemToId(this.#string(argv, 1)));
+      default:
+        throw typeError(`unknown host operation ${op}`);
+    }
+  }
+}
