@@ -53,12 +53,12 @@ export class SafetyChecker {
   }
 
   /** A node (re)starts from durable state: its log is what storage holds, its commit the persisted one. */
-  started(id: NodeId, hardState: HardState, entries: readonly Entry[], applied = 0): void {
+  started(id: NodeId, hardState: HardState, entries: readonly Entry[], commit: number, applied = 0): void {
     const mirror: NodeMirror = { log: [], commit: 0, applied, role: 'follower', term: hardState.term };
     this.nodes.set(id, mirror);
     // An uncommitted suffix that others have since replaced is fine on disk: it is rolled back later.
     this.onAppended(id, entries, false);
-    this.onCommitted(id, hardState.commit, true);
+    this.onCommitted(id, commit, true);
   }
 
   /** The driver applied these entries to its state machine, in this order. */

@@ -7,11 +7,12 @@ import type { Entry, HardState, Ready, Storage } from './types.ts';
 
 export class MemoryStorage implements Storage {
   private log: Entry[] = [];
-  private hs: HardState = { term: 0, votedFor: undefined, commit: 0 };
+  private hs: HardState = { term: 0, votedFor: undefined };
 
-  constructor(initial?: { hardState?: HardState; entries?: readonly Entry[] }) {
+  constructor(initial?: { hardState?: HardState; entries?: readonly Entry[]; commit?: number }) {
     if (initial?.hardState) this.hs = initial.hardState;
     if (initial?.entries) this.log = [...initial.entries];
+    this.commitMarker = initial?.commit ?? 0;
   }
 
   hardState(): HardState {
@@ -43,11 +44,15 @@ export class MemoryStorage implements Storage {
     this.hs = hs;
   }
 
-  /** Step 1 of the Ready contract, done synchronously. */
+  /** The commit index recorded after the last persist (what a driver passes back on restart). */
+  commitMarker = 0;
+
+  /** Step 1 of the Ready contract, done synchronously; the commit marker follows the sync. */
   persist(rd: Ready): void {
     if (rd.truncateAfter !== undefined) this.truncateAfter(rd.truncateAfter);
     this.append(rd.entries);
     if (rd.hardState) this.setHardState(rd.hardState);
+    this.commitMarker = rd.softState.commit;
   }
 
   /** A copy of everything, e.g. to restart a node from the same state. */

@@ -27,6 +27,8 @@ export interface RaftNodeOptions {
   /** The node's own random source; it decides election timeouts. */
   readonly rng: Rng;
   readonly limits?: Partial<RaftLimits>;
+  /** A commit index the driver recorded after a sync (Ready.softState.commit); 0 if unknown. */
+  readonly commitIndex?: number;
   /** Highest index the driver's state machine holds durably; committed entries after it are handed out. */
   readonly appliedIndex?: number;
   readonly observer?: RaftObserver;
@@ -37,11 +39,11 @@ export type CreateRaftNodeResult = { readonly ok: true; readonly node: RaftNode 
 /** Starts (or restarts) a node from its storage; a storage that fails validation is refused. */
 export function createRaftNode(options: RaftNodeOptions): CreateRaftNodeResult {
   const limits = resolveLimits(options.limits);
-  const restored = restoreFromStorage(options.storage, options.id, limits);
+  const restored = restoreFromStorage(options.storage, options.id, limits, options.commitIndex ?? 0);
   if (!restored.ok) return restored;
   const applied = options.appliedIndex ?? 0;
-  if (!Number.isSafeInteger(applied) || applied < 0 || applied > restored.state.hardState.commit) {
-    return { ok: false, error: `applied index ${applied} is not within [0, ${restored.state.hardState.commit}]` };
+  if (!Number.isSafeInteger(applied) || applied < 0 || applied > restored.state.commit) {
+    return { ok: false, error: `applied index ${applied} is not within [0, ${restored.state.commit}]` };
   }
   return { ok: true, node: new RaftNode(options, limits, restored.state, applied) };
 }
@@ -100,11 +102,11 @@ export class RaftNode {
     this.observer = options.observer;
     this.currentTerm = state.hardState.term;
     this.votedFor = state.hardState.votedFor;
-    this.handedHardState = state.hardState;
+    this.handedHardState = state.storedHardState;
     this.retired = state.retired;
     this.everCommittedVoter = state.everCommittedVoter;
     this.configs = state.configurations;
-    this.log = new RaftLog({ storage: options.storage, history: state.history, signatures: state.signatures, commit: state.hardState.commit, applied });
+    this.log = new RaftLog({ storage: options.storage, history: state.history, signatures: state.signatures, commit: state.commit, applied });
     this.resetElectionTimer();
   }
 
@@ -126,6 +128,25 @@ export class RaftNode {
 
   get lastIndex(): number {
     return this.log.lastIndex();
+  }
+
+  /** A new primary has not proposed its first signature yet (also reported in every Ready). */
+  get needsSignature(): boolean {
+    return this.signatureNeeded;
+  }
+
+  /** The last committable position (the last signature in the log, or the commit point). */
+  get lastSignature(): LogPosition {
+    return this.log.lastSignature();
+  }
+
+  get isRetired(): boolean {
+    return this.retired;
+  }
+
+  /** Active configurations, oldest first: more than one while a change is not committed. */
+  get configurations(): readonly Configuration[] {
+    return this.configs.active();
   }
 
   /** The term in which `index` was appended, if it is in the log (the seam's viewOf). */
@@ -211,7 +232,9 @@ export class RaftNode {
     if (this.currentRole !== 'leader' || this.retired) return { ok: false, reason: 'not-leader' };
     if (entries.length === 0) return { ok: true, lastIndex: this.log.lastIndex() };
     if (entries.length > this.limits.entriesPerProposeMax) return { ok: false, reason: 'too-many-entries' };
-    if (this.log.lastIndex() - this.log.commit + entries.length > this.limits.uncommittedEntriesMax) {
+    // Back-pressure spares signatures: they are what lets the commit index, and so the room, advance.
+    const onlySignatures = entries.every((e) => e.isSignature);
+    if (!onlySignatures && this.log.lastIndex() - this.log.commit + entries.length > this.limits.uncommittedEntriesMax) {
       return { ok: false, reason: 'too-many-uncommitted' };
     }
     for (let k = 0; k < entries.length; k++) {
@@ -399,7 +422,9 @@ export class RaftNode {
     const known = this.configs.active().length === 0 || this.configs.includes(m.from);
     const free = this.votedFor === m.from || (this.votedFor === undefined && this.leader === undefined);
     const canVote = free || (m.preVote && m.term > this.currentTerm);
-    const granted = !this.retired && known && canVote && upToDate;
+    // A retired node still votes (as in CCF): a candidate that has not yet learnt that the change was
+    // committed needs a quorum of the old configuration too, and only the old voters can give it.
+    const granted = known && canVote && upToDate;
     if (granted && !m.preVote) {
       this.votedFor = m.from;
       this.electionElapsedTicks = 0;
@@ -523,7 +548,7 @@ export class RaftNode {
   }
 
   private hardState(): HardState {
-    return { term: this.currentTerm, votedFor: this.votedFor, commit: this.log.commit };
+    return { term: this.currentTerm, votedFor: this.votedFor };
   }
 
   private softState(): SoftState {
@@ -532,7 +557,7 @@ export class RaftNode {
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.votedFor === b.votedFor && a.commit === b.commit;
+  return a.term === b.term && a.votedFor === b.votedFor;
 }
 
 function copyEntry(e: Entry): Entry {

@@ -116,7 +116,7 @@ export class ScenarioCluster {
     for (const id of ids) {
       const storage = joining
         ? new MemoryStorage()
-        : new MemoryStorage({ hardState: { term: 1, votedFor: undefined, commit: 1 }, entries: [genesis] });
+        : new MemoryStorage({ hardState: { term: 1, votedFor: undefined }, entries: [genesis], commit: 1 });
       this.nodes.set(id, { id, node: undefined, storage, restarts: 0 });
       this.start(id);
     }
@@ -126,10 +126,11 @@ export class ScenarioCluster {
   private start(id: NodeId): void {
     const sn = this.nodes.get(id)!;
     const seed = Number(id) * 1000 + sn.restarts;
-    const created = createRaftNode({ id, storage: sn.storage, rng: new Rng(seed), limits: this.limits, observer: this.observer });
+    const commitIndex = sn.storage.commitMarker;
+    const created = createRaftNode({ id, storage: sn.storage, rng: new Rng(seed), limits: this.limits, observer: this.observer, commitIndex });
     if (!created.ok) throw new Error(created.error);
     const { hardState, entries } = sn.storage.snapshot();
-    this.checker.started(id, hardState, entries);
+    this.checker.started(id, hardState, entries, commitIndex);
     sn.node = created.node;
   }
 

@@ -19,12 +19,16 @@ export interface Entry {
   readonly data: Uint8Array;
 }
 
-/** What must be durable before any message that depends on it is sent. */
+/**
+ * What must be durable before any message that depends on it is sent. The commit index is not part of
+ * it: a host writes the ledger and the hard state to different files, which a crash may leave out of
+ * step, so a persisted commit index could name entries that never reached the disk. A driver that
+ * wants to remember commit across restarts records `softState.commit` after the Ready's sync (CCF
+ * marks ledger chunks `.committed`) and passes it back as `commitIndex`.
+ */
 export interface HardState {
   readonly term: number;
   readonly votedFor: NodeId | undefined;
-  /** The commit index (always 0 or a signature index). Written after the entries it refers to. */
-  readonly commit: number;
 }
 
 /**
@@ -130,8 +134,9 @@ export interface SoftState {
 
 /**
  * What the driver must do, in this order:
- *   1. persist: discard durable entries after `truncateAfter` (if set), append `entries`, then write
- *      `hardState` (if set), and make all of it durable (fsync);
+ *   1. persist: discard durable entries after `truncateAfter` (if set) and append `entries`; write
+ *      `hardState` (if set); make all of it durable (fsync). The ledger and the hard state may be
+ *      written in either order or in parallel: the core tolerates a crash that keeps one and not the other;
  *   2. send `messages` (they may depend on step 1: a vote, an acknowledgement);
  *   3. apply `committedEntries` in order;
  *   4. call `advance(ready)`.
