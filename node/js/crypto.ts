@@ -50,14 +50,9 @@ export function generateAesKey(bits: number): Uint8Array {
   return randomBytes(bits / 8);
 }
 
-function pemPair(pair: { privateKey: string; publicKey: string }): PemKeyPair {
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey };
-}
-
-const PEM_ENCODING = {
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-} as const;
+// PKCS#8 and SPKI PEM, what OpenSSL's PEM_write_bio_PrivateKey / PEM_write_bio_PUBKEY give CCF.
+const PKCS8 = { type: 'pkcs8', format: 'pem' } as const;
+const SPKI = { type: 'spki', format: 'pem' } as const;
 
 /** `exponent` < 0: the default, 65537. */
 export function generateRsaKeyPair(bits: number, exponent: number): PemKeyPair {
@@ -69,7 +64,7 @@ export function generateRsaKeyPair(bits: number, exponent: number): PemKeyPair {
     throw rangeError('RSA public exponent must be an odd integer from 3 to 2^32-1');
   }
   try {
-    return pemPair(generateKeyPairSync('rsa', { modulusLength: bits, publicExponent, ...PEM_ENCODING }));
+    return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent, privateKeyEncoding: PKCS8, publicKeyEncoding: SPKI });
   } catch (error) {
     throw internal('Failed to generate RSA key pair', error);
   }
@@ -80,12 +75,12 @@ const ECDSA_CURVES: Record<string, string> = { secp256r1: 'prime256v1', secp384r
 export function generateEcdsaKeyPair(curve: string): PemKeyPair {
   const namedCurve = ECDSA_CURVES[curve];
   if (namedCurve === undefined) throw rangeError('Unsupported curve id, supported: secp256r1, secp384r1');
-  return pemPair(generateKeyPairSync('ec', { namedCurve, ...PEM_ENCODING }));
+  return generateKeyPairSync('ec', { namedCurve, privateKeyEncoding: PKCS8, publicKeyEncoding: SPKI });
 }
 
 export function generateEddsaKeyPair(curve: string): PemKeyPair {
-  if (curve === 'curve25519') return pemPair(generateKeyPairSync('ed25519', PEM_ENCODING));
-  if (curve === 'x25519') return pemPair(generateKeyPairSync('x25519', PEM_ENCODING));
+  if (curve === 'curve25519') return generateKeyPairSync('ed25519', { privateKeyEncoding: PKCS8, publicKeyEncoding: SPKI });
+  if (curve === 'x25519') return generateKeyPairSync('x25519', { privateKeyEncoding: PKCS8, publicKeyEncoding: SPKI });
   throw rangeError('Unsupported curve id, supported: curve25519, x25519');
 }
 
