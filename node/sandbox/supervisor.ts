@@ -35,7 +35,9 @@ export async function startNode(config: Record<string, unknown> & { dataDir: str
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const logFile = join(config.dataDir, 'node.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', NODE_MAIN, '--config', configFile], {
+  // SYNOD_NODE_ARGS reaches only node processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile one.
+  const extraArgs = (process.env.SYNOD_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0);
+  const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', NODE_MAIN, '--config', configFile], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
