@@ -29,6 +29,8 @@ export const ReceiptErrorCode = {
   badSignature: 'RECEIPT_BAD_SIGNATURE',
   /** The node certificate does not chain to any trusted service certificate. */
   notEndorsed: 'RECEIPT_NOT_ENDORSED',
+  /** Without a service certificate: the node certificate's signature is not by the key its AuthorityKeyIdentifier names. */
+  certInconsistent: 'RECEIPT_CERT_INCONSISTENT',
   /** A COSE receipt's protected header is not CCF's profile (alg, kid, vds, ccf.v1). */
   coseBadHeader: 'RECEIPT_COSE_BAD_HEADER',
   /** A COSE receipt's kid names no service certificate we were given. */

@@ -10,7 +10,7 @@ import { buildCertificate } from '../tools/x509-builder.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, derToPem } from '../verify/encoding.ts';
 import type { Curve } from '../verify/ecdsa.ts';
-import { parseCertificate, parsePublicKey, publicKeyId } from '../verify/x509.ts';
+import { keyIdentifier, parseCertificate, parsePublicKey, publicKeyId } from '../verify/x509.ts';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const VALIDITY_DAYS = 365;
@@ -59,6 +59,8 @@ export function keygen(options: KeygenOptions): KeygenResult {
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + VALIDITY_DAYS * 86_400_000),
     isCertificateAuthority: true,
+    subjectKeyId: keyIdentifier(key),
+    authorityKeyId: keyIdentifier(key),
     signatureHash: options.curve === 'P-384' ? 'SHA-384' : 'SHA-256',
     sign: (tbs) => new Uint8Array(sign(hash, tbs, { key: privateKey, dsaEncoding: 'der' })),
   });

@@ -18,11 +18,15 @@ import {
   Validity,
   Version,
   id_ce_basicConstraints,
+  AuthorityKeyIdentifier,
+  KeyIdentifier,
+  SubjectKeyIdentifier,
+  id_ce_authorityKeyIdentifier,
+  id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
 import type { Curve } from '../verify/ecdsa.ts';
-import { namedCurveDer } from '../verify/x509.ts';
+import { encodePublicKeyInfo } from '../verify/x509.ts';
 
-const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_COMMON_NAME = '2.5.4.3';
 const SIGNATURE_OID: Record<'SHA-256' | 'SHA-384', string> = {
   'SHA-256': '1.2.840.10045.4.3.2',
@@ -41,21 +45,14 @@ export interface CertificateRequest {
   notAfter: Date;
   isCertificateAuthority: boolean;
   signatureHash: 'SHA-256' | 'SHA-384';
+  /** SHA-1 key identifiers (RFC 5280 §4.2.1.1/2) to write, as CCF and OpenSSL do. */
+  subjectKeyId?: Uint8Array;
+  authorityKeyId?: Uint8Array;
   /** Signs the DER TBSCertificate with the issuer key (hashing with signatureHash) and returns a DER ECDSA signature. */
   sign: (tbsDer: Uint8Array) => Uint8Array;
 }
 
-/** SubjectPublicKeyInfo DER for an EC point (RFC 5480 §2). */
-export function encodePublicKeyInfo(curve: Curve, point: Uint8Array): Uint8Array {
-  const spki = new SubjectPublicKeyInfo({
-    algorithm: new AlgorithmIdentifier({
-      algorithm: OID_EC_PUBLIC_KEY,
-      parameters: namedCurveDer(curve).slice().buffer,
-    }),
-    subjectPublicKey: point.slice().buffer,
-  });
-  return new Uint8Array(AsnConvert.serialize(spki));
-}
+export { encodePublicKeyInfo };
 
 /** Builds and signs a certificate; returns its DER. */
 export function buildCertificate(req: CertificateRequest): Uint8Array {
@@ -63,7 +60,6 @@ export function buildCertificate(req: CertificateRequest): Uint8Array {
     throw new TypeError('serial must be 1..20 bytes with the top bit clear');
   }
   const algorithm = new AlgorithmIdentifier({ algorithm: SIGNATURE_OID[req.signatureHash] });
-  const basic = new BasicConstraints({ cA: req.isCertificateAuthority });
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: req.serial.slice().buffer,
@@ -72,18 +68,31 @@ export function buildCertificate(req: CertificateRequest): Uint8Array {
     validity: new Validity({ notBefore: req.notBefore, notAfter: req.notAfter }),
     subject: commonName(req.subjectCommonName),
     subjectPublicKeyInfo: AsnConvert.parse(encodePublicKeyInfo(req.subjectCurve, req.subjectPoint), SubjectPublicKeyInfo),
-    extensions: new Extensions([
-      new Extension({
-        extnID: id_ce_basicConstraints,
-        critical: true,
-        extnValue: new OctetString(AsnConvert.serialize(basic)),
-      }),
-    ]),
+    extensions: new Extensions(extensions(req)),
   });
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const signature = req.sign(tbsDer);
   const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: signature.slice().buffer });
   return new Uint8Array(AsnConvert.serialize(cert));
+}
+
+function extensions(req: CertificateRequest): Extension[] {
+  const out = [
+    new Extension({
+      extnID: id_ce_basicConstraints,
+      critical: true,
+      extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints({ cA: req.isCertificateAuthority }))),
+    }),
+  ];
+  if (req.subjectKeyId) {
+    const value = AsnConvert.serialize(new SubjectKeyIdentifier(req.subjectKeyId.slice().buffer));
+    out.push(new Extension({ extnID: id_ce_subjectKeyIdentifier, critical: false, extnValue: new OctetString(value) }));
+  }
+  if (req.authorityKeyId) {
+    const value = AsnConvert.serialize(new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(req.authorityKeyId.slice().buffer) }));
+    out.push(new Extension({ extnID: id_ce_authorityKeyIdentifier, critical: false, extnValue: new OctetString(value) }));
+  }
+  return out;
 }
 
 function commonName(cn: string): Name {

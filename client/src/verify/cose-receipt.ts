@@ -84,6 +84,7 @@ export function verifyCoseReceiptWith(
       claimsDigest: bytesToHex(proof.claimsDigest),
       leafOnly: false,
       serviceKeyId: header.kid,
+      issuerKeyId: undefined,
     };
   });
   return first as VerifiedReceipt;

@@ -35,3 +35,30 @@ export function verifyEcdsa(
     return false;
   }
 }
+
+/**
+ * The public keys, on either curve, for which `signature` (DER) is a valid signature of `digest`:
+ * ECDSA public-key recovery (SEC 1 §4.1.6). Used to name the key that signed a certificate when the
+ * verifier does not hold that key. Malformed input yields no candidates.
+ */
+export function recoverPublicKeys(digest: Uint8Array, signature: Uint8Array): Array<{ curve: Curve; point: Uint8Array }> {
+  const found: Array<{ curve: Curve; point: Uint8Array }> = [];
+  for (const curveName of ['P-384', 'P-256'] as const) {
+    const curve = CURVES[curveName];
+    let parsed;
+    try {
+      parsed = curve.Signature.fromBytes(signature, 'der');
+    } catch {
+      continue;
+    }
+    for (let recovery = 0; recovery < 4; recovery++) {
+      try {
+        const point = parsed.addRecoveryBit(recovery).recoverPublicKey(digest).toBytes(false);
+        found.push({ curve: curveName, point });
+      } catch {
+        // This recovery id names no point for this signature: try the next.
+      }
+    }
+  }
+  return found;
+}

@@ -45,6 +45,12 @@ export interface VerifiedReceipt {
   leafOnly: boolean;
   /** Key ID (hex SHA-256 of SPKI) of the trusted service key the receipt chains to, if one was given. */
   serviceKeyId: string | undefined;
+  /**
+   * JSON receipts checked without a service certificate: key ID of the key that signed the node
+   * certificate, recovered from its signature and AuthorityKeyIdentifier. Nothing vouches for it:
+   * compare it with the service key ID you expect (the service's COSE kid is the same number).
+   */
+  issuerKeyId: string | undefined;
 }
 
 /** Verifies a CCF JSON receipt; throws ReceiptError naming the first check that fails. */
@@ -87,6 +93,8 @@ export function verifyJsonReceiptWith(
     throw fail(ReceiptErrorCode.badSignature, `signature does not verify over root ${bytesToHex(root)} with cert's key`);
   }
   const serviceKeyId = checkEndorsement(cert, r.endorsements, serviceCerts, checker);
+  // After the root signature on purpose: most altered receipts fail there, before a key recovery.
+  const issuerKeyId = serviceCerts.length === 0 ? issuerOf(cert, checker) : undefined;
   return {
     format: 'json',
     txid: evidence ? `${evidence.view}.${evidence.seqno}` : undefined,
@@ -99,7 +107,26 @@ export function verifyJsonReceiptWith(
     claimsDigest: r.components ? bytesToHex(r.components.claimsDigest) : undefined,
     leafOnly: !r.components,
     serviceKeyId,
+    issuerKeyId,
   };
+}
+
+/**
+ * With no service certificate to check against, the node certificate's bytes outside its key would
+ * be authenticated by nothing. CCF writes an AuthorityKeyIdentifier naming the service key; we require
+ * the certificate's own signature to be by that key (found by public-key recovery), so an altered
+ * certificate is rejected, and report which key that is. Every CCF node certificate carries the
+ * extension; one without it can only be checked against a service certificate.
+ */
+function issuerOf(cert: ParsedCertificate, checker: SignatureChecker): string {
+  if (!cert.authorityKeyId) {
+    throw fail(ReceiptErrorCode.certInconsistent, 'cert has no AuthorityKeyIdentifier, so nothing ties it to a service key: give the service certificate');
+  }
+  const issuer = checker.recoverIssuer(cert);
+  if (!issuer) {
+    throw fail(ReceiptErrorCode.certInconsistent, "cert's signature is not by the key its AuthorityKeyIdentifier names: the certificate was altered");
+  }
+  return publicKeyId(issuer);
 }
 
 /** Throws unless `claims` (when given) hash to `claimsDigest`. Shared with COSE receipts. */

@@ -4,7 +4,7 @@
 import { ReceiptError, ReceiptErrorCode } from '../errors.ts';
 import { bytesToHex } from './encoding.ts';
 import { verifyEcdsa } from './ecdsa.ts';
-import { type ParsedCertificate, type PublicKey, parseCertificate, publicKeyId } from './x509.ts';
+import { type ParsedCertificate, type PublicKey, parseCertificate, publicKeyId, recoverIssuerKey } from './x509.ts';
 
 /** Certificates the caller trusts as service identities; several after disaster recoveries. */
 export interface ServiceCertOptions {
@@ -17,10 +17,12 @@ export interface ServiceCertOptions {
 /** Verifies one ECDSA signature over a digest; implementations may remember earlier answers. */
 export interface SignatureChecker {
   check(key: PublicKey, digest: Uint8Array, signature: Uint8Array, format: 'der' | 'p1363'): boolean;
+  /** The key that signed a certificate, named by its AuthorityKeyIdentifier (see recoverIssuerKey). */
+  recoverIssuer(cert: ParsedCertificate): PublicKey | undefined;
 }
 
 /** Verifies every time; what `verifyReceipt` uses. */
-export const directChecker: SignatureChecker = { check: verifyEcdsa };
+export const directChecker: SignatureChecker = { check: verifyEcdsa, recoverIssuer: recoverIssuerKey };
 
 /**
  * Remembers successful verifications, keyed by key, digest and signature bytes: a later request with
@@ -29,9 +31,25 @@ export const directChecker: SignatureChecker = { check: verifyEcdsa };
  */
 export class MemoizingChecker implements SignatureChecker {
   private readonly verified = new Map<string, true>();
+  private readonly issuers = new Map<string, PublicKey>();
   verifications = 0;
   hits = 0;
   constructor(private readonly entriesMax: number) {}
+
+  recoverIssuer(cert: ParsedCertificate): PublicKey | undefined {
+    const id = `issuer|${bytesToHex(cert.tbsDer)}|${bytesToHex(cert.signature)}`;
+    if (this.issuers.has(id)) {
+      this.hits++;
+      return this.issuers.get(id);
+    }
+    this.verifications++;
+    const key = recoverIssuerKey(cert);
+    if (key) {
+      if (this.issuers.size >= this.entriesMax) this.issuers.delete(this.issuers.keys().next().value as string);
+      this.issuers.set(id, key);
+    }
+    return key;
+  }
 
   check(key: PublicKey, digest: Uint8Array, signature: Uint8Array, format: 'der' | 'p1363'): boolean {
     const id = `${publicKeyId(key)}|${bytesToHex(digest)}|${format}|${bytesToHex(signature)}`;

@@ -5,10 +5,11 @@
 // re-encode to exactly its input: then they are the very bytes that were signed, and a lenient parser
 // (trailing garbage, BER) cannot make two different inputs denote one certificate.
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { AuthorityKeyIdentifier, Certificate, SubjectPublicKeyInfo, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
+import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, equalBytes, pemToDer } from './encoding.ts';
-import { type Curve, verifyEcdsa } from './ecdsa.ts';
+import { type Curve, recoverPublicKeys, verifyEcdsa } from './ecdsa.ts';
 import type { SignatureChecker } from './trust.ts';
 
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -45,6 +46,8 @@ export interface ParsedCertificate {
   signature: Uint8Array;
   notBefore: Date;
   notAfter: Date;
+  /** keyIdentifier of the AuthorityKeyIdentifier extension, when present. */
+  authorityKeyId: Uint8Array | undefined;
 }
 
 /** Parses a PEM string (one CERTIFICATE block) or DER bytes; throws TypeError when unusable. */
@@ -74,7 +77,15 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
     signature: new Uint8Array(cert.signatureValue),
     notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),
+    authorityKeyId: readAuthorityKeyId(tbs.extensions ?? []),
   };
+}
+
+function readAuthorityKeyId(extensions: ReadonlyArray<{ extnID: string; extnValue: { buffer: ArrayBuffer } }>): Uint8Array | undefined {
+  const ext = extensions.find((e) => e.extnID === id_ce_authorityKeyIdentifier);
+  if (!ext) return undefined;
+  const aki = AsnConvert.parse(ext.extnValue.buffer, AuthorityKeyIdentifier);
+  return aki.keyIdentifier ? new Uint8Array(aki.keyIdentifier.buffer) : undefined;
 }
 
 /** Parses SubjectPublicKeyInfo DER (as CCF stores service keys in endorsements). */
@@ -111,9 +122,42 @@ export function publicKeyId(key: PublicKey): string {
 export function isSignedByKey(
   cert: ParsedCertificate,
   key: PublicKey,
-  checker: SignatureChecker = { check: verifyEcdsa },
+  checker: Pick<SignatureChecker, 'check'> = { check: verifyEcdsa },
 ): boolean {
   const hash = SIGNATURE_HASHES[cert.signatureAlgorithm];
   if (!hash) return false;
   return checker.check(key, hash(cert.tbsDer), cert.signature, 'der');
+}
+
+/** RFC 5280 §4.2.1.2 method 1 key identifier: SHA-1 of the subjectPublicKey bits (the EC point). */
+export function keyIdentifier(key: { point: Uint8Array }): Uint8Array {
+  return sha1(key.point);
+}
+
+/**
+ * The key that signed `cert`, found without holding it: the ECDSA public-key recovery candidate whose
+ * key identifier is the certificate's AuthorityKeyIdentifier (as CCF, through OpenSSL, writes it).
+ * Undefined when the certificate has no AuthorityKeyIdentifier or no candidate matches it, i.e. when
+ * its signature does not belong to the key it names: the certificate was altered or is not CCF's.
+ * This authenticates nothing by itself; it names the issuer for a caller to compare with a key it trusts.
+ */
+export function recoverIssuerKey(cert: ParsedCertificate): PublicKey | undefined {
+  const hash = SIGNATURE_HASHES[cert.signatureAlgorithm];
+  if (!hash || !cert.authorityKeyId) return undefined;
+  for (const candidate of recoverPublicKeys(hash(cert.tbsDer), cert.signature)) {
+    if (!equalBytes(keyIdentifier(candidate), cert.authorityKeyId)) continue;
+    const key = { ...candidate, spkiDer: encodePublicKeyInfo(candidate.curve, candidate.point) };
+    // Recovery only proposes keys; check the signature as any verifier would.
+    if (verifyEcdsa(key, hash(cert.tbsDer), cert.signature, 'der')) return key;
+  }
+  return undefined;
+}
+
+/** SubjectPublicKeyInfo DER for an EC point (RFC 5480 §2). */
+export function encodePublicKeyInfo(curve: Curve, point: Uint8Array): Uint8Array {
+  const spki = new SubjectPublicKeyInfo();
+  spki.algorithm.algorithm = OID_EC_PUBLIC_KEY;
+  spki.algorithm.parameters = namedCurveDer(curve).slice().buffer;
+  spki.subjectPublicKey = point.slice().buffer;
+  return new Uint8Array(AsnConvert.serialize(spki));
 }

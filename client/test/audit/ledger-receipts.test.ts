@@ -87,6 +87,12 @@ describe.each(serviceNames())('%s', (service) => {
       expect(result.root).toBe(c.record.root);
       expect(result.serviceKeyId).toBe(publicKeyId(parseCertificate(c.serviceCert).publicKey));
     }
+    // Without the service certificate, the key that endorsed the node is recovered from the node
+    // certificate: it is the service identity in effect, as recorded in the ledger.
+    for (const c of sample) {
+      const receipt = { cert: c.nodeCert, node_id: c.record.node, signature: c.record.sig, leaf: c.record.root, proof: [] };
+      expect(verifyReceipt(receipt).issuerKeyId).toBe(publicKeyId(parseCertificate(c.serviceCert).publicKey));
+    }
     // …and not by an unrelated service key.
     const c = sample[0]!;
     const receipt = { cert: c.nodeCert, node_id: c.record.node, signature: c.record.sig, leaf: c.record.root, proof: [] };

@@ -3,6 +3,7 @@
 // the way CCF signs them. Everything is deterministic from a seed so failures replay.
 import { p256, p384 } from '@noble/curves/nist.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { sha1 } from '@noble/hashes/legacy.js';
 import { encode } from 'cborg';
 import { buildCertificate, encodePublicKeyInfo } from '../../src/tools/x509-builder.ts';
 import { bytesToBase64, bytesToHex, concatBytes, derToPem, utf8ToBytes } from '../../src/verify/encoding.ts';
@@ -38,6 +39,8 @@ export function issueCert(opts: {
   issuerName: string;
   serial: number;
   ca: boolean;
+  /** Write the Subject/AuthorityKeyIdentifier extensions (as CCF does); default true. */
+  keyIds?: boolean;
 }): string {
   const hash = opts.issuer.curve === 'P-384' ? 'SHA-384' : 'SHA-256';
   const der = buildCertificate({
@@ -49,6 +52,8 @@ export function issueCert(opts: {
     notBefore: new Date('2025-01-01T00:00:00Z'),
     notAfter: new Date('2026-01-01T00:00:00Z'),
     isCertificateAuthority: opts.ca,
+    subjectKeyId: opts.keyIds === false ? undefined : sha1(opts.subject.point),
+    authorityKeyId: opts.keyIds === false ? undefined : sha1(opts.issuer.point),
     signatureHash: hash,
     sign: (tbs) => signDigest(opts.issuer, hash === 'SHA-384' ? sha384(tbs) : sha256(tbs), 'der'),
   });

@@ -51,6 +51,21 @@ describe('synthetic service: endorsement', () => {
     expect(outcome(() => verifyReceipt(receipt, { serviceCert: s.serviceCert }))).toBe(ReceiptErrorCode.notEndorsed);
   });
 
+  it('without a service certificate: names the issuing service key; a certificate without AuthorityKeyIdentifier needs one', () => {
+    const receipt = jsonReceipt(txs, 2, s.nodeKey, s.nodeCert);
+    expect(verifyReceipt(receipt).issuerKeyId).toBe(s.serviceKey.id);
+    expect(verifyReceipt(receipt, { serviceCert: s.serviceCert }).issuerKeyId).toBeUndefined();
+    const bare = issueCert({ subject: s.nodeKey, subjectName: 'CCF Node', issuer: s.serviceKey, issuerName: 'CCF Service', serial: 8, ca: false, keyIds: false });
+    const bareReceipt = jsonReceipt(txs, 2, s.nodeKey, bare);
+    expect(outcome(() => verifyReceipt(bareReceipt))).toBe(ReceiptErrorCode.certInconsistent);
+    expect(verifyReceipt(bareReceipt, { serviceCert: s.serviceCert }).serviceKeyId).toBe(s.serviceKey.id);
+    // A certificate issued by another key is self-consistent: it verifies, and the other key is named,
+    // for the caller to compare with the key it trusts (or to reject, given the service certificate).
+    const rogue = testKey(98);
+    const other = issueCert({ subject: s.nodeKey, subjectName: 'CCF Node', issuer: rogue, issuerName: 'CCF Service', serial: 8, ca: false });
+    expect(verifyReceipt(jsonReceipt(txs, 2, s.nodeKey, other)).issuerKeyId).toBe(rogue.id);
+  });
+
   it('serviceCerts: any one trusted identity suffices', () => {
     const other = testService(2);
     const receipt = jsonReceipt(txs, 0, s.nodeKey, s.nodeCert);

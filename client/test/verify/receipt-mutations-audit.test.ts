@@ -1,5 +1,0 @@
-// Exhaustive single-change tests on the real CCF receipt doc-audit-receipt.json (one file per receipt so that
-// each file stays short on a busy machine). The suite is in ../helpers/receipt-mutation-suite.ts.
-import { receiptMutationSuite } from '../helpers/receipt-mutation-suite.ts';
-
-receiptMutationSuite('doc-audit-receipt.json');
