@@ -9,11 +9,11 @@ export function formatReceipt(r: VerifiedReceipt): string {
   lines.push(`  merkle root   ${r.root}`);
   if (r.nodeId) lines.push(`  signed by     node ${r.nodeId}`);
   if (r.signatureTxid) lines.push(`  signature tx  ${r.signatureTxid}`);
-  lines.push(
-    r.serviceKeyId
-      ? `  service key   ${r.serviceKeyId} (endorsement checked)`
-      : '  service key   not checked: pass --service-cert to check the endorsement',
-  );
+  if (r.serviceKeyId) lines.push(`  service key   ${r.serviceKeyId} (endorsement checked)`);
+  else if (r.issuerKeyId) {
+    lines.push(`  endorsed by   key ${r.issuerKeyId} (named by the node certificate, not checked:`);
+    lines.push('                compare it with the service key you expect, or pass --service-cert)');
+  } else lines.push('  service key   not checked: pass --service-cert to check the endorsement');
   return lines.join('\n');
 }
 
