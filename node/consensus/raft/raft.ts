@@ -295,7 +295,9 @@ export class RaftNode {
     return !this.retired && this.configs.includes(this.id);
   }
 
+  /** A leader, or a follower that heard from one within the election timeout, ignores campaigns. */
   private inLease(): boolean {
+    if (this.currentRole === 'leader') return true;
     return this.leader !== undefined && this.electionElapsedTicks < this.limits.electionTimeoutTicks;
   }
 
@@ -307,16 +309,12 @@ export class RaftNode {
   private tickLeader(): void {
     const replication = this.replication!;
     this.heartbeatElapsedTicks++;
-    this.electionElapsedTicks++;
     replication.tick();
-    if (this.electionElapsedTicks >= this.limits.electionTimeoutTicks) {
-      this.electionElapsedTicks = 0;
-      // Check-quorum: a leader cut off from a majority of any active configuration steps down.
-      if (!replication.quorumActive(this.configs.active())) {
-        this.becomeFollower(this.currentTerm, undefined);
-        return;
-      }
-      replication.resetRecentActive();
+    // Check-quorum: a leader that heard from no majority of some active configuration for a whole
+    // election timeout steps down (it could commit nothing, and the others may have moved on).
+    if (!replication.quorumActive(this.configs.active())) {
+      this.becomeFollower(this.currentTerm, undefined);
+      return;
     }
     if (this.heartbeatElapsedTicks >= this.limits.heartbeatIntervalTicks) {
       this.heartbeatElapsedTicks = 0;

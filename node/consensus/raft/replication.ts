@@ -21,8 +21,8 @@ export class Progress {
   probeSent = false;
   /** In replicate state: last index of each unacknowledged AppendEntries, ascending. */
   inflight: number[] = [];
-  /** Heard from since the last check-quorum. */
-  recentActive = false;
+  /** Ticks since this follower last answered (check-quorum, as CCF's last_ack_timeout). */
+  ticksSinceAck = 0;
   ticksSinceProgress = 0;
   /** Set once a committed configuration dropped this node: keep it informed until it knows. */
   removedAt: number | undefined;
@@ -129,17 +129,20 @@ export class Replication {
     for (const [id, pr] of this.progress) if (pr.state === 'replicate') this.sendEmpty(id, pr.match);
   }
 
-  /** Counts, per follower, ticks spent waiting for acknowledgements of entries already sent. */
+  /** Counts, per follower, ticks since it last answered and ticks spent waiting for acknowledgements. */
   tick(): void {
     const last = this.log.lastIndex();
-    for (const pr of this.progress.values()) pr.ticksSinceProgress = pr.match >= last ? 0 : pr.ticksSinceProgress + 1;
+    for (const pr of this.progress.values()) {
+      pr.ticksSinceAck++;
+      pr.ticksSinceProgress = pr.match >= last ? 0 : pr.ticksSinceProgress + 1;
+    }
   }
 
   /** Returns true when the follower's match index advanced (the commit index may move). */
   onAppendResponse(m: AppendResponse): boolean {
     const pr = this.progress.get(m.from);
     if (!pr) return false;
-    pr.recentActive = true;
+    pr.ticksSinceAck = 0;
     if (pr.removedAt !== undefined && m.commit >= pr.removedAt) {
       this.progress.delete(m.from);
       return false;
@@ -183,12 +186,13 @@ export class Replication {
     return advanced;
   }
 
+  /** Whether a majority of every active configuration answered within the last election timeout. */
   quorumActive(configurations: readonly Configuration[]): boolean {
-    return quorumActive(configurations, (id) => id === this.self || this.progress.get(id)?.recentActive === true);
-  }
-
-  resetRecentActive(): void {
-    for (const pr of this.progress.values()) pr.recentActive = false;
+    const recent = (id: NodeId): boolean => {
+      const pr = this.progress.get(id);
+      return id === this.self || (pr !== undefined && pr.ticksSinceAck < this.limits.electionTimeoutTicks);
+    };
+    return quorumActive(configurations, recent);
   }
 
   /** The voter of `voters` (other than the leader) with the highest match index; ties go to the lowest id. */
