@@ -38,14 +38,14 @@ const apply = Reflect.apply;
 const promiseResolve = Promise.resolve.bind(Promise), promiseThen = uncurry(Promise.prototype.then);
 const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set);
 const getUint32 = uncurry(DataView.prototype.getUint32);
-const U8 = Uint8Array, DV = DataView, SafeMap = Map, SafeProxy = Proxy, SafeString = String, SafeNumber = Number;
+const U8 = Uint8Array, DV = DataView, SafeArrayBuffer = ArrayBuffer, SafeMap = Map, SafeProxy = Proxy, SafeString = String, SafeNumber = Number;
 const SafeTypeError = TypeError;
 const GEN = Symbol('request'), MAP = Symbol('map');
 let currentGen = 0;
 
-function isArrayBuffer(x) {
-  try { byteLength(x); return true; } catch { return false; }
-}
+// Not byteLength-in-a-try: a throw builds a backtrace, which costs more than the whole call. A forged
+// prototype gets past instanceof, but the host checks again and finds no ArrayBuffer.
+function isArrayBuffer(x) { return x instanceof SafeArrayBuffer; }
 function str(x) { return typeof x === 'string' ? x : SafeString(x); }
 
 // UTF-8 in the sandbox, only for strings holding NUL characters (the host's fast path reads C strings).
@@ -96,16 +96,18 @@ function utf8Decode(buffer) {
 }
 /** Host strings arrive as strings, or as UTF-8 bytes when they hold a NUL character. */
 function text(r) { return typeof r === 'string' || r === null ? r : utf8Decode(r); }
-function bytesOf(s) { return indexOf(s, '\0') < 0 ? host(O.strToBuf, s) : utf8Encode(s); }
+function bytesOf(s) { return s.indexOf('\0') < 0 ? host(O.strToBuf, s) : utf8Encode(s); }
 
 // ---- request ----
-function Body(gen) { defineProperty(this, GEN, { value: gen }); }
+// The generation is a symbol-keyed property: invisible to JSON.stringify and Object.keys, and much
+// cheaper to set than a defineProperty.
+function Body(gen) { this[GEN] = gen; }
 function genOf(self) { return self !== undefined && self !== null && self[GEN] !== undefined ? self[GEN] : currentGen; }
 Body.prototype.text = function text_() { return text(host(O.bodyText, genOf(this))); };
 Body.prototype.json = function json() { return jsonParse(text(host(O.bodyText, genOf(this)))); };
 Body.prototype.arrayBuffer = function arrayBuffer() { return host(O.bodyBuffer, genOf(this)); };
 
-function Request(gen) { defineProperty(this, GEN, { value: gen }); this.body = new Body(gen); }
+function Request(gen) { this[GEN] = gen; this.body = new Body(gen); }
 function own(self, name, value) {
   defineProperty(self, name, { value, writable: true, enumerable: true, configurable: true });
   return value;
@@ -145,7 +147,7 @@ function respond(r) {
   const body = r.body;
   if (body === undefined) return host(O.respond, K.none, status, headers, undefined);
   if (typeof body === 'string') {
-    return indexOf(body, '\0') < 0 ? host(O.respond, K.text, status, headers, body) : host(O.respond, K.textBytes, status, headers, utf8Encode(body));
+    return body.indexOf('\0') < 0 ? host(O.respond, K.text, status, headers, body) : host(O.respond, K.textBytes, status, headers, utf8Encode(body));
   }
   if (isArrayBuffer(body)) return host(O.respond, K.bytes, status, headers, body);
   if (isView(body)) return host(O.respond, K.bytes, status, headers, u8Slice(new U8(body.buffer, body.byteOffset, body.byteLength)).buffer);
@@ -209,13 +211,19 @@ function openMap(name) {
   }
   return map;
 }
-const kv = new SafeProxy(create(null), {
-  get(_target, name) { return openMap(name); },
+// ccf.kv[name] makes a handle for any name, as CCF's exotic object does. A Proxy trap on every access
+// costs microseconds in QuickJS, so the Proxy sits behind a plain object as its prototype: the first
+// access to a name falls through to the trap, which caches the handle as an own property.
+const kvTrap = new SafeProxy(create(null), {
+  get(_target, name, receiver) {
+    const map = openMap(name);
+    if (map !== undefined && receiver === kv) defineProperty(kv, name, { value: map, writable: false, configurable: false });
+    return map;
+  },
   has(_target, name) { return typeof name === 'string'; },
   set() { return false; },
-  defineProperty() { return false; },
-  deleteProperty() { return false; },
 });
+const kv = create(kvTrap);
 
 // ---- converters ----
 function strToBuf(s) {

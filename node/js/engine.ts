@@ -287,10 +287,23 @@ export class Engine {
     const pointer = this.#ffi.QTS_GetString(this.ctx, value);
     if (pointer === 0) throw new SandboxThrow('InternalError', 'out of memory');
     try {
-      const heap = this.#heapBytes();
-      return heap.slice(pointer, heap.indexOf(0, pointer));
+      return this.#heapBytes().slice(pointer, this.#heapBuffer().indexOf(0, pointer));
     } finally {
       this.#ffi.QTS_FreeCString(this.ctx, pointer);
+    }
+  }
+
+  /** A new ArrayBuffer holding a string value's UTF-8, copied inside linear memory. */
+  stringToArrayBuffer(value: Ptr): Ptr {
+    const source = this.#ffi.QTS_GetString(this.ctx, value);
+    if (source === 0) throw new SandboxThrow('InternalError', 'out of memory');
+    try {
+      const length = this.#heapBuffer().indexOf(0, source) - source;
+      const target = this.malloc(length);
+      this.#heapBytes().copyWithin(target, source, source + length);
+      return this.#ffi.QTS_NewArrayBuffer(this.ctx, target, length);
+    } finally {
+      this.#ffi.QTS_FreeCString(this.ctx, source);
     }
   }
 
@@ -433,7 +446,8 @@ export class Engine {
 
   #callRaw(fn: Ptr, thisValue: Ptr, args: readonly Ptr[]): Ptr {
     assert(args.length <= ARGV_SLOTS_MAX, 'too many arguments for one call');
-    new Uint32Array(this.#module.HEAPU8.buffer, this.#argv, args.length).set(args);
+    const heap = this.#heapBuffer();
+    for (let i = 0; i < args.length; i++) heap.writeUInt32LE(args[i]!, this.#argv + 4 * i);
     return this.#ffi.QTS_Call(this.ctx, fn, thisValue, args.length, this.#argv);
   }
 

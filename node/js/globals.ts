@@ -253,7 +253,14 @@ export class SandboxHost implements EngineHost {
     let body: Uint8Array;
     if (kind === BodyKind.none) body = new Uint8Array(0);
     else if (kind === BodyKind.text || kind === BodyKind.json) body = e.stringBytes(bodyPtr);
-    else body = e.arrayBuffer(bodyPtr) ?? new Uint8Array(0);
+    else {
+      const bytes = e.arrayBuffer(bodyPtr);
+      if (bytes === undefined) {
+        outcome.invalidResponse = 'Invalid endpoint function return value (the body is not an ArrayBuffer).';
+        return;
+      }
+      body = bytes;
+    }
     if (body.length > jsLimits.responseBodyBytesMax) {
       outcome.invalidResponse = `the response body is larger than ${jsLimits.responseBodyBytesMax} bytes`;
       return;
@@ -397,7 +404,7 @@ export class SandboxHost implements EngineHost {
     const e = this.#engine;
     switch (op) {
       case Op.strToBuf:
-        return e.newArrayBuffer(e.stringBytes(e.arg(argv, 1)));
+        return e.stringToArrayBuffer(e.arg(argv, 1));
       case Op.bufToStr: {
         const bytes = this.#bytes(argv, 1);
         return bytes.includes(0) ? 0 : e.newStringFromUtf8(bytes);
