@@ -1,11 +1,8 @@
-// `synod audit` and `synod keygen`, spawned as a user runs them: exit codes, the summary table,
-// --json reports, and the identity files keygen writes.
+// `synod audit`, spawned as a user runs it: exit codes, the summary table and --json reports.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { isSignedByKey, parseCertificate } from '../../src/index.ts';
 import { serviceDir } from '../helpers/conformance.ts';
 import { synod } from '../helpers/cli.ts';
 
@@ -51,35 +48,3 @@ describe('synod audit', () => {
     expect(missing.code).toBe(3);
   });
 });
-
-describe('synod keygen', () => {
-  it('writes a self-signed certificate and its private key; refuses to overwrite without --force', async () => {
-    const out = join(work, 'keys');
-    mkdirSync(out);
-    const run = await synod(['keygen', '--name', 'member0', '--out', out, '--json']);
-    expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout);
-    const certPem = readFileSync(join(out, 'member0_cert.pem'), 'utf8');
-    const cert = parseCertificate(certPem);
-    expect(cert.publicKey.curve).toBe('P-384');
-    expect(isSignedByKey(cert, cert.publicKey)).toBe(true);
-    // The private key is a SEC1 PEM whose public half is the certificate's key.
-    const keyPem = readFileSync(join(out, 'member0_privk.pem'), 'utf8');
-    expect(keyPem).toContain('BEGIN EC PRIVATE KEY');
-    const spki = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
-    expect(new Uint8Array(spki)).toEqual(cert.publicKey.spkiDer);
-    expect(result.certPath).toBe(join(out, 'member0_cert.pem'));
-
-    const [again, forced, p256, badCurve, noName] = await Promise.all([
-      synod(['keygen', '--name', 'member0', '--out', out]),
-      synod(['keygen', '--name', 'member0', '--out', out, '--force']),
-      synod(['keygen', '--name', 'user0', '--curve', 'P-256', '--out', out]),
-      synod(['keygen', '--name', 'x', '--curve', 'P-521', '--out', out]),
-      synod(['keygen', '--out', out]),
-    ]);
-    expect([again.code, forced.code, p256.code, badCurve.code, noName.code]).toEqual([2, 0, 0, 2, 2]);
-    expect(parseCertificate(readFileSync(join(out, 'user0_cert.pem'), 'utf8')).publicKey.curve).toBe('P-256');
-    expect(readFileSync(join(out, 'member0_cert.pem'), 'utf8')).not.toBe(certPem);
-  });
-});
-
