@@ -84,6 +84,8 @@ export class RaftNode {
   private everCommittedVoter: boolean;
   private electionElapsedTicks = 0;
   private heartbeatElapsedTicks = 0;
+  /** Ticks a retired primary has spent handing over (see maybeHandOver). */
+  private handOverElapsedTicks = 0;
   private randomizedElectionTimeoutTicks = 0;
   private votes = new Map<NodeId, boolean>();
   private replication: Replication | undefined;
@@ -207,7 +209,10 @@ export class RaftNode {
         this.onAppend(m);
         break;
       case 'append-response':
-        if (this.currentRole === 'leader' && this.replication!.onAppendResponse(m)) this.maybeCommit();
+        if (this.currentRole === 'leader' && this.replication!.onAppendResponse(m)) {
+          this.maybeCommit();
+          if (this.currentRole === 'leader' && this.retired) this.maybeHandOver();
+        }
         break;
       case 'vote':
         this.onVoteRequest(m);
@@ -320,6 +325,10 @@ export class RaftNode {
       this.heartbeatElapsedTicks = 0;
       replication.heartbeat();
     }
+    if (this.retired) {
+      this.handOverElapsedTicks++;
+      this.maybeHandOver();
+    }
   }
 
   private resetElectionTimer(): void {
@@ -397,6 +406,7 @@ export class RaftNode {
     this.leader = this.id;
     this.signatureNeeded = true;
     this.signatureAnnounced = false;
+    this.handOverElapsedTicks = 0;
     this.replication = new Replication(this.id, this.currentTerm, this.log, this.limits, (m) => this.send(m));
     this.syncMembers();
     this.resetElectionTimer();
@@ -417,12 +427,13 @@ export class RaftNode {
   private onVoteRequest(m: VoteRequest): void {
     const mine = this.log.lastSignature();
     const upToDate = m.lastSignatureTerm > mine.term || (m.lastSignatureTerm === mine.term && m.lastSignatureIndex >= mine.index);
-    const known = this.configs.active().length === 0 || this.configs.includes(m.from);
     const free = this.votedFor === m.from || (this.votedFor === undefined && this.leader === undefined);
     const canVote = free || (m.preVote && m.term > this.currentTerm);
-    // A retired node still votes (as in CCF): a candidate that has not yet learnt that the change was
-    // committed needs a quorum of the old configuration too, and only the old voters can give it.
-    const granted = known && canVote && upToDate;
+    // Any node votes, whatever it knows of the configuration (as in CCF): a node that is behind may
+    // not know the candidate is a voter yet, and a retired node may be needed by a candidate that has
+    // not learnt that the change was committed (it still needs a quorum of the old configuration).
+    // Only the candidate's view of the configurations decides which votes count.
+    const granted = canVote && upToDate;
     if (granted && !m.preVote) {
       this.votedFor = m.from;
       this.electionElapsedTicks = 0;
@@ -521,7 +532,7 @@ export class RaftNode {
     if (!advanced) return;
     this.syncMembers();
     replication.broadcastCommit();
-    if (this.retired) this.handOver();
+    if (this.retired) this.maybeHandOver();
   }
 
   private commitTo(index: number): void {
@@ -536,11 +547,17 @@ export class RaftNode {
   }
 
   /**
-   * The configuration that removes this primary is committed: the followers have just been sent the
-   * new commit index; nudge the most up-to-date remaining voter to campaign at once, then step down.
+   * The configuration that removes this primary is committed, so it accepts no more proposals. It
+   * keeps replicating until its most up-to-date remaining voter holds its whole log (then no voter,
+   * retired or not, has a later signature than that successor, and the followers have heard the new
+   * commit index), nudges that voter to campaign at once, and steps down. If the successor does not
+   * catch up within an election timeout, it steps down anyway and lets the timeouts elect a leader.
    */
-  private handOver(): void {
-    const successor = this.replication!.successor(this.configs.latest()?.voters ?? []);
+  private maybeHandOver(): void {
+    const replication = this.replication!;
+    const successor = replication.successor(this.configs.latest()?.voters ?? []);
+    const caughtUp = successor !== undefined && replication.matchOf(successor) === this.log.lastIndex();
+    if (!caughtUp && this.handOverElapsedTicks < this.limits.electionTimeoutTicks) return;
     if (successor !== undefined) this.send({ type: 'timeout-now', from: this.id, to: successor, term: this.currentTerm });
     this.becomeFollower(this.currentTerm, undefined);
   }
