@@ -43,3 +43,18 @@ export function makeRequest(
     caller: options.caller ?? { policy: 'user_cert', id: 'a'.repeat(64) },
   };
 }
+
+/** A bundle of one module `app.js` whose exported `handler` serves `POST /t` (or `GET /t` for readonly). */
+export function handlerBundle(
+  source: string,
+  options: { mode?: 'readwrite' | 'readonly' | 'historical'; extraModules?: Array<{ name: string; module: string }> } = {},
+): { metadata: unknown; modules: Array<{ name: string; module: string }> } {
+  const mode = options.mode ?? 'readwrite';
+  const method = mode === 'readwrite' ? 'post' : 'get';
+  return {
+    metadata: {
+      endpoints: { '/t': { [method]: { js_module: 'app.js', js_function: 'handler', authn_policies: ['no_auth'], forwarding_required: 'never', mode } } },
+    },
+    modules: [{ name: 'app.js', module: source }, ...(options.extraModules ?? [])],
+  };
+}
