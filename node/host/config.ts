@@ -21,6 +21,8 @@ export interface NodeConfig {
   signatureTxCount: number;
   signatureDelayMs: number;
   ledgerChunkBytes: number;
+  /** Requests per second one client address may send before it gets 429 TooManyRequests. */
+  requestsPerSecondPerClientMax: number;
   /** Only used when the data folder is empty: the service this node creates. */
   genesis?: {
     members: Array<{ certFile: string; encryptionPublicKeyFile?: string }>;
@@ -66,6 +68,7 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
     signatureTxCount: integer('signatureTxCount', c.signatureTxCount, limits.signatureTxCountDefault, 1),
     signatureDelayMs: integer('signatureDelayMs', c.signatureDelayMs, limits.signatureDelayMsDefault, 1),
     ledgerChunkBytes: integer('ledgerChunkBytes', c.ledgerChunkBytes, limits.ledgerChunkBytesDefault, 1024),
+    requestsPerSecondPerClientMax: integer('requestsPerSecondPerClientMax', c.requestsPerSecondPerClientMax, limits.requestsPerSecondPerClientMax, 1),
   };
   if (c.publishedAddress !== undefined) config.publishedAddress = String(c.publishedAddress);
   if (c.serviceCertFile !== undefined) config.serviceCertFile = path('serviceCertFile', c.serviceCertFile);

@@ -123,6 +123,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     identity,
     host: config.rpcAddress.host,
     port: config.rpcAddress.port,
+    requestsPerSecondPerClientMax: config.requestsPerSecondPerClientMax,
     handle: (request) => frontend.handle(request),
   });
   const status = {

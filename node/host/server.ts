@@ -12,6 +12,7 @@ export interface ServerOptions {
   identity: TlsIdentityMessage;
   host: string;
   port: number;
+  requestsPerSecondPerClientMax: number;
   handle: (request: RequestMessage) => ResponseMessage;
 }
 
@@ -47,7 +48,7 @@ export async function startServer(options: ServerOptions): Promise<{ app: Fastif
     return503OnClosing: true,
   });
   await app.register(rateLimit, {
-    max: limits.requestsPerSecondPerClientMax,
+    max: options.requestsPerSecondPerClientMax,
     timeWindow: 1000,
     addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': true },
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },

@@ -127,6 +127,23 @@ describe('single node over HTTPS', () => {
   });
 });
 
+describe('request rate bound', () => {
+  it('answers 429 TooManyRequests past the per-client rate and serves again after the window', async () => {
+    const limited = await startTestNetwork({ requestsPerSecondPerClientMax: 5 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => limited.anonymous.get('/node/version')));
+      const refused = answers.filter((res) => res.status === 429);
+      expect(answers.filter((res) => res.status === 200).length).toBeLessThanOrEqual(5);
+      expect(refused.length).toBeGreaterThanOrEqual(15);
+      expect(refused[0]!.json().error.code).toBe('TooManyRequests');
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await limited.anonymous.get('/node/version')).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('crash safety', () => {
   it('keeps every write reported committed, with the same receipt, across kill -9 mid-load', async () => {
     const committed = new Map<number, { txid: string; msg: string; receipt: unknown }>();
