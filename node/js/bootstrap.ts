@@ -104,7 +104,7 @@ function bytesOf(s) { return s.indexOf('\0') < 0 ? host(O.strToBuf, s) : utf8Enc
 function Body(gen) { this[GEN] = gen; }
 function genOf(self) { return self !== undefined && self !== null && self[GEN] !== undefined ? self[GEN] : currentGen; }
 Body.prototype.text = function text_() { return text(host(O.bodyText, genOf(this))); };
-Body.prototype.json = function json() { return jsonParse(text(host(O.bodyText, genOf(this)))); };
+Body.prototype.json = function json() { return jsonParse(text(host(O.bodyJson, genOf(this)))); };
 Body.prototype.arrayBuffer = function arrayBuffer() { return host(O.bodyBuffer, genOf(this)); };
 
 function Request(gen) { this[GEN] = gen; this.body = new Body(gen); }
@@ -345,5 +345,5 @@ defineProperty(globalThis, 'console', { value: console, writable: true, enumerab
 // CCF replaces Math.random with the enclave's entropy source; so do we.
 Math.random = function random() { return host(O.random); };
 
-return [invoke, load, Error, TypeError, RangeError, ReferenceError, InternalError];
+return [invoke, load, Error, TypeError, RangeError, ReferenceError, SyntaxError, InternalError];
 })`;

@@ -404,6 +404,16 @@ export class Engine {
     return this.#guard(() => this.#settle(this.#callRaw(fn, thisValue, args)));
   }
 
+  /** Forgets why the previous call stopped; call before each request or load. */
+  resetCallState(): void {
+    this.stopReason = undefined;
+    this.hostFault = undefined;
+  }
+
+  jobsPending(): boolean {
+    return this.#ffi.QTS_IsJobPending(this.rt) !== 0;
+  }
+
   /** Runs queued promise jobs until none is left; an exception in one stops there. */
   runJobs(): Outcome {
     if (this.#ffi.QTS_IsJobPending(this.rt) === 0) return { ok: true, value: 0 };
@@ -464,8 +474,6 @@ export class Engine {
    */
   #guard(run: () => Outcome): Outcome {
     if (this.poisoned) throw new JsError('JS_ENGINE_FAILED', `engine unusable after: ${this.poisoned.message}`);
-    this.stopReason = undefined;
-    this.hostFault = undefined;
     try {
       return run();
     } catch (error) {
@@ -552,14 +560,19 @@ function selfCheck(ffi: RawFfi): void {
 
 /**
  * How much of QuickJS's stack limit the host thread can back. QuickJS counts the C stack it uses in
- * linear memory, but each of its frames also takes V8's native stack, about 2.8 times as much in the
- * worst call pattern we measured (callbacks through Array.prototype.map). If V8's stack runs out first,
- * the overflow unwinds through QuickJS and the engine is lost; granting a quarter of V8's stack keeps
- * ordinary recursion a clean, catchable "stack overflow" inside the sandbox.
+ * linear memory, but each of its frames also takes V8's native stack, and more of it. Measured ratios
+ * of native to linear-memory stack per nesting level: plain recursion 2.4, callbacks through
+ * Array.prototype.map 2.8, JSON.parse 6.4, JSON.stringify 11.4, the parser on deeply nested source 15+.
+ * If V8's stack runs out first, the overflow unwinds through QuickJS and the engine is lost (it is then
+ * replaced, runtime.ts). An eighth of V8's stack, after a margin for the host frames below the call,
+ * keeps recursion and JSON.parse a clean, catchable "stack overflow" inside the sandbox; only
+ * JSON.stringify of very deep structures and eval of very deep source can still cost an engine.
  */
 export function hostStackBudgetBytes(): number {
-  return Math.floor(v8StackBytes() / 4);
+  return Math.floor((v8StackBytes() - HOST_FRAMES_MARGIN_BYTES) / 8);
 }
+
+const HOST_FRAMES_MARGIN_BYTES = 128 * 1024;
 
 function v8StackBytes(): number {
   const fromFlag = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]

@@ -71,7 +71,7 @@ export function invalidBundle(message: string): JsError {
  */
 export class SandboxThrow extends Error {
   constructor(
-    readonly jsClass: 'Error' | 'TypeError' | 'RangeError' | 'ReferenceError' | 'InternalError',
+    readonly jsClass: 'Error' | 'TypeError' | 'RangeError' | 'ReferenceError' | 'SyntaxError' | 'InternalError',
     message: string,
   ) {
     super(message);

@@ -94,6 +94,25 @@ const CONTENT_TYPES: Partial<Record<number, string>> = {
 };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Deepest nesting of [ and { outside strings; the JSON need not be valid (the parser decides that). */
+export function jsonDepth(bytes: Uint8Array): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return deepest;
+}
 const RANDOM_POOL_BYTES = 4096;
 
 export class SandboxHost implements EngineHost {
@@ -193,6 +212,13 @@ export class SandboxHost implements EngineHost {
       }
       case Op.bodyBuffer:
         return e.newArrayBuffer(this.#requestOf(argv).request.body);
+      case Op.bodyJson: {
+        const body = this.#requestOf(argv).request.body;
+        if (jsonDepth(body) > jsLimits.requestJsonDepthMax) {
+          throw new SandboxThrow('SyntaxError', `the request body nests JSON deeper than ${jsLimits.requestJsonDepthMax} levels`);
+        }
+        return body.includes(0) ? e.newArrayBuffer(body) : e.newStringFromUtf8(body);
+      }
       case Op.respond:
         this.#respond(this.#requireInvocation('respond'), argv);
         return 0;

@@ -48,6 +48,12 @@ export const jsLimits = {
   /** Nested forEach iterations open at once in one request. */
   forEachOpenMax: 64,
 
+  /**
+   * Nesting of a request body read with request.body.json(). A client controls this directly, and very
+   * deep JSON can exhaust the host's stack in QuickJS's parser and later JSON.stringify (engine.ts);
+   * no real request nests this deep.
+   */
+  requestJsonDepthMax: 1_024,
   /** Response body, as the frontend will send it. */
   responseBodyBytesMax: 16 * 1024 * 1024,
   responseHeadersMax: 64,

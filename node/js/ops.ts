@@ -8,6 +8,8 @@ export const Op = {
   requestField: 1,
   bodyText: 2,
   bodyBuffer: 3,
+  /** The body as text for JSON.parse, refused if it nests deeper than jsLimits.requestJsonDepthMax. */
+  bodyJson: 6,
   // The handler's outcome.
   respond: 4,
   fail: 5,

@@ -181,6 +181,7 @@ export class JsApp {
     let exception: Ptr = 0;
     let outcome: InvocationOutcome;
     let engineError: JsError | undefined;
+    engine.resetCallState();
     engine.deadlineMs = performance.now() + this.#limits.maxExecutionTimeMs;
     try {
       exception = this.#run(instance, fn, gen);
@@ -197,7 +198,11 @@ export class JsApp {
     return result;
   }
 
-  /** Calls the handler and drains promise jobs while the request is still current; returns an exception or 0. */
+  /**
+   * Calls the handler and runs its promise jobs while the request is still current; returns the
+   * exception that ended it, or 0. No job may outlive the request: one left queued would run during the
+   * next request, against that request's Tx.
+   */
   #run(instance: Instance, fn: Ptr, gen: number): Ptr {
     const { engine } = instance;
     const genPtr = engine.newNumber(gen);
@@ -207,11 +212,16 @@ export class JsApp {
     } finally {
       engine.free(genPtr);
     }
-    if (!result.ok) return result.exception;
-    engine.free(result.value);
-    // Jobs run now, never during a later request: an async handler's continuation must see this Tx.
+    let exception = 0;
+    if (result.ok) engine.free(result.value);
+    else exception = result.exception;
     const jobs = engine.runJobs();
-    return jobs.ok ? 0 : jobs.exception;
+    if (!jobs.ok) {
+      if (exception === 0) exception = jobs.exception;
+      else engine.free(jobs.exception);
+    }
+    drainJobs(engine);
+    return exception;
   }
 
   #classify(instance: Instance, exception: Ptr, outcome: InvocationOutcome, engineError: JsError | undefined): InvokeResult {
@@ -229,10 +239,9 @@ export class JsApp {
     }
     const thrown = exception !== 0 ? exception : (outcome.asyncException ?? 0);
     if (thrown !== 0) {
-      if (engine.stopReason === 'interrupted') {
-        this.#replace(instance);
-        return failure('JS_TIMEOUT', 'Operation took too long to complete.');
-      }
+      // The engine is kept: QuickJS unwinds an interrupt cleanly, and module state a handler left half
+      // updated is no different from what an exception leaves (CCF apps keep no state between requests).
+      if (engine.stopReason === 'interrupted') return failure('JS_TIMEOUT', 'Operation took too long to complete.');
       const details = engine.describe(thrown);
       if (engine.poisoned !== undefined) this.#replace(instance);
       return this.#exceptionFailure(instance, details);
@@ -252,7 +261,8 @@ export class JsApp {
       this.#replace(instance);
       return failure('JS_OUT_OF_MEMORY', `The app ran out of memory (limit ${this.#limits.maxHeapBytes} bytes).`, details);
     }
-    if (details.name === 'InternalError' && details.message === 'stack overflow') {
+    // QuickJS reports it as an InternalError, or a SyntaxError when the parser (JSON.parse, eval) overflows.
+    if ((details.name === 'InternalError' || details.name === 'SyntaxError') && details.message === 'stack overflow') {
       return failure('JS_STACK_OVERFLOW', `The app overflowed its stack (limit ${this.#grantedStackBytes()} bytes).`, details);
     }
     return failure('JS_EXCEPTION', 'Exception thrown while executing.', details);
@@ -315,6 +325,7 @@ export class JsApp {
   /** Bootstrap, then load every module an endpoint names and look its handlers up. */
   #build(engine: Engine): Instance {
     const host = new SandboxHost(engine, this.#modules);
+    engine.resetCallState();
     engine.deadlineMs = performance.now() + this.#limits.maxExecutionTimeMs;
     try {
       const entries = bootstrap(engine);
@@ -341,11 +352,30 @@ export class JsApp {
   }
 }
 
+/** Jobs left after a failure run with the clock already expired, so each stops at its first check. */
+function drainJobs(engine: Engine): void {
+  if (!engine.jobsPending()) return;
+  const { deadlineMs, stopReason } = engine;
+  engine.deadlineMs = Number.NEGATIVE_INFINITY;
+  try {
+    for (let round = 0; round < DRAIN_ROUNDS_MAX && engine.jobsPending(); round++) {
+      const jobs = engine.runJobs();
+      if (!jobs.ok) engine.free(jobs.exception);
+    }
+    if (engine.jobsPending()) engine.poisoned ??= new Error('promise jobs kept queueing more jobs after the request ended');
+  } finally {
+    engine.deadlineMs = deadlineMs;
+    engine.stopReason = stopReason;
+  }
+}
+
+const DRAIN_ROUNDS_MAX = 1_000;
+
 function failure(code: JsErrorCode, message: string, details?: JsExceptionDetails): InvokeResult {
   return { ok: false, error: new JsError(code, message, details) };
 }
 
-const ERROR_CLASSES = ['Error', 'TypeError', 'RangeError', 'ReferenceError', 'InternalError'] as const;
+const ERROR_CLASSES = ['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'InternalError'] as const;
 
 function bootstrap(engine: Engine): { invoke: Ptr; load: Ptr } {
   const script = engine.evalScript(BOOTSTRAP_SOURCE, 'synod:bootstrap');
