@@ -5,6 +5,7 @@
 // entries, and proposes the signature a new primary needs), and checks the safety invariants after
 // every step. Commands:
 //   add-nodes N [joining]          nodes N+1…; founders share a genesis entry 1.1 (sig, conf of them all)
+//   set-limits NAME=VALUE…         limits for the nodes started afterwards (see limits.ts)
 //   campaign ID                    start a pre-vote now, as an election timeout would
 //   propose ID DATA…               one entry per word;  propose-signature ID;  propose-conf ID VOTER…
 //   tick ID|all [xN]               N ticks (default 1)
@@ -15,7 +16,7 @@
 //   status [ID…];  log ID
 
 import { SafetyChecker, entryKey } from './invariants.ts';
-import type { RaftLimits } from './limits.ts';
+import { type RaftLimits, defaultRaftLimits } from './limits.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { type RaftNode, createRaftNode } from './raft.ts';
 import { Rng } from './rng.ts';
@@ -47,7 +48,7 @@ export class ScenarioCluster {
   private reportedViolations = 0;
   private readonly observer: RaftObserver;
 
-  constructor(private readonly limits: Partial<RaftLimits> = scenarioLimits) {
+  constructor(private limits: Partial<RaftLimits> = scenarioLimits) {
     const c = this.checker.observer;
     this.observer = {
       appended: c.appended,
@@ -82,6 +83,7 @@ export class ScenarioCluster {
   private dispatch(command: string, args: string[]): void {
     switch (command) {
       case 'add-nodes': return this.addNodes(Number(args[0]), args.includes('joining'));
+      case 'set-limits': return this.setLimits(args);
       case 'campaign': return this.withNode(args[0], (n) => n.campaign());
       case 'propose': return this.propose(args[0]!, args.slice(1).map((d) => ({ data: d, isSignature: false })));
       case 'propose-signature': return this.propose(args[0]!, [{ data: 'sig', isSignature: true }]);
@@ -121,6 +123,18 @@ export class ScenarioCluster {
       this.start(id);
     }
     this.print(`added ${ids.join(' ')}${joining ? ' (joining, empty log)' : ` (voters ${ids.join(' ')})`}`);
+  }
+
+  /** Limits for nodes started from now on, e.g. `set-limits entriesPerAppendMax=2`. */
+  private setLimits(args: string[]): void {
+    const overrides: Record<string, number> = {};
+    for (const arg of args) {
+      const [key, value] = arg.split('=');
+      if (!key || !(key in defaultRaftLimits) || !Number.isSafeInteger(Number(value))) throw new Error(`bad limit ${arg}`);
+      overrides[key] = Number(value);
+    }
+    this.limits = { ...this.limits, ...overrides };
+    this.print(`limits for new nodes: ${Object.entries(this.limits).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
 
   private start(id: NodeId): void {
