@@ -107,7 +107,7 @@ Body.prototype.text = function text_() { return text(host(O.bodyText, genOf(this
 Body.prototype.json = function json() { return jsonParse(text(host(O.bodyJson, genOf(this)))); };
 Body.prototype.arrayBuffer = function arrayBuffer() { return host(O.bodyBuffer, genOf(this)); };
 
-function Request(gen) { this[GEN] = gen; this.body = new Body(gen); }
+function Request(gen) { this[GEN] = gen; }
 function own(self, name, value) {
   defineProperty(self, name, { value, writable: true, enumerable: true, configurable: true });
   return value;
@@ -123,6 +123,11 @@ for (let i = 0; i < FIELDS.length; i++) {
     configurable: true,
   });
 }
+defineProperty(Request.prototype, 'body', {
+  get() { return own(this, 'body', new Body(this[GEN])); },
+  set(value) { own(this, 'body', value); },
+  configurable: true,
+});
 Request.prototype.toJSON = function toJSON() {
   const out = {};
   for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i]] = this[FIELDS[i]];
@@ -131,30 +136,33 @@ Request.prototype.toJSON = function toJSON() {
 };
 
 // ---- response ----
-function invalid(why) { host(O.respond, K.invalid, 0, '', why); }
+// respond(kind | HEADERS when the third argument carries headers as JSON, status, headers, body)
+const HEADERS = 16;
+function invalid(why) { host(O.respond, K.invalid, 0, 0, why); }
 function respond(r) {
   if (r === null || typeof r !== 'object') return invalid('Invalid endpoint function return value (not an object).');
   let status = r.statusCode;
   if (status === undefined || status === null) status = 200;
   else if (typeof status !== 'number' || !isInteger(status)) return invalid('Invalid endpoint function return value (status code type).');
-  let headers = '';
+  let headers = 0, flag = 0;
   const h = r.headers;
   if (h !== null && typeof h === 'object') {
     const o = {}, keys = objectKeys(h);
     for (let i = 0; i < keys.length; i++) o[keys[i]] = str(h[keys[i]]);
     headers = jsonStringify(o);
+    flag = HEADERS;
   }
   const body = r.body;
-  if (body === undefined) return host(O.respond, K.none, status, headers, undefined);
+  if (body === undefined) return host(O.respond, K.none | flag, status, headers, undefined);
   if (typeof body === 'string') {
-    return body.indexOf('\0') < 0 ? host(O.respond, K.text, status, headers, body) : host(O.respond, K.textBytes, status, headers, utf8Encode(body));
+    return body.indexOf('\0') < 0 ? host(O.respond, K.text | flag, status, headers, body) : host(O.respond, K.textBytes | flag, status, headers, utf8Encode(body));
   }
-  if (isArrayBuffer(body)) return host(O.respond, K.bytes, status, headers, body);
-  if (isView(body)) return host(O.respond, K.bytes, status, headers, u8Slice(new U8(body.buffer, body.byteOffset, body.byteLength)).buffer);
+  if (isArrayBuffer(body)) return host(O.respond, K.bytes | flag, status, headers, body);
+  if (isView(body)) return host(O.respond, K.bytes | flag, status, headers, u8Slice(new U8(body.buffer, body.byteOffset, body.byteLength)).buffer);
   let json;
   try { json = jsonStringify(body); } catch (e) { return invalid('Invalid endpoint function return value (error during JSON conversion of body): ' + str(e)); }
   if (typeof json !== 'string') return invalid('Invalid endpoint function return value (the body is not JSON-compatible).');
-  return host(O.respond, K.json, status, headers, json);
+  return host(O.respond, K.json | flag, status, headers, json);
 }
 function fail(e) { host(O.fail, e); }
 function settle(r) { try { respond(r); } catch (e) { fail(e); } }

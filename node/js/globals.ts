@@ -14,7 +14,7 @@ import { SandboxThrow, assert, rangeError, typeError } from './errors.ts';
 import * as crypto from './crypto.ts';
 import { canRead, canWrite, mapAccess, type AccessDecision, type ExecutionMode } from './kv-access.ts';
 import { jsLimits } from './limits.ts';
-import { BodyKind, Op, REQUEST_FIELDS } from './ops.ts';
+import { BodyKind, Op, REQUEST_FIELDS, RESPOND_HAS_HEADERS } from './ops.ts';
 
 /** The request as the frontend hands it over (CCF's request object is built from it, lazily). */
 export interface JsRequest {
@@ -263,7 +263,8 @@ export class SandboxHost implements EngineHost {
     const outcome = invocation.outcome;
     if (outcome.response !== undefined || outcome.invalidResponse !== undefined) return;
     const e = this.#engine;
-    const kind = this.#number(argv, 1);
+    const flags = this.#number(argv, 1);
+    const kind = flags & ~RESPOND_HAS_HEADERS;
     if (kind === BodyKind.invalid) {
       outcome.invalidResponse = this.#string(argv, 4);
       return;
@@ -273,7 +274,7 @@ export class SandboxHost implements EngineHost {
       outcome.invalidResponse = `Invalid endpoint function return value (status code ${status} is not an HTTP status).`;
       return;
     }
-    const headers = this.#responseHeaders(this.#string(argv, 3), outcome);
+    const headers = (flags & RESPOND_HAS_HEADERS) === 0 ? {} : this.#responseHeaders(this.#string(argv, 3), outcome);
     if (headers === undefined) return;
     const bodyPtr = e.arg(argv, 4);
     let body: Uint8Array;
@@ -299,7 +300,6 @@ export class SandboxHost implements EngineHost {
   }
 
   #responseHeaders(json: string, outcome: InvocationOutcome): Record<string, string> | undefined {
-    if (json === '') return {};
     const parsed = JSON.parse(json) as Record<string, string>;
     const names = Object.keys(parsed);
     if (names.length > jsLimits.responseHeadersMax) {

@@ -73,6 +73,9 @@ export const BodyKind = {
   invalid: 5,
 } as const;
 
+/** Or'ed into the body kind when `respond`'s third argument holds the headers as JSON. */
+export const RESPOND_HAS_HEADERS = 16;
+
 /** JWK kinds for pemToJwk / jwkToPem, in CCF's function order. */
 export const JwkKind = {
   ecPublic: 0,
