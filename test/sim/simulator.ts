@@ -27,6 +27,8 @@ export interface SimOptions {
   reorderProbability: number;
   delayTicksMax: number;
   crashProbabilityPerTick: number;
+  /** Chance that a newly elected primary crashes within three ticks. */
+  crashNewLeaderProbability: number;
   downTicksMax: number;
   partitionProbabilityPerTick: number;
   partitionTicksMax: number;
@@ -57,7 +59,7 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
   const diskLatencyTicksMax = r.pick([0, 1, 3]);
   const limits = {
     ...simLimits,
-    entriesPerAppendMax: r.pick([4, 16, 64]),
+    entriesPerAppendMax: r.pick([2, 4, 16, 64]),
     bytesPerAppendMax: r.pick([64, 512, 4096]),
     inflightAppendsMax: r.pick([2, 4, 8]),
   };
@@ -71,6 +73,7 @@ export function optionsForSeed(seed: number, overrides: Partial<SimOptions> = {}
     reorderProbability: r.pick([0, 0.01, 0.1]),
     delayTicksMax,
     crashProbabilityPerTick: r.pick([0, 0.003, 0.01, 0.03]),
+    crashNewLeaderProbability: r.pick([0, 0.1, 0.3]),
     downTicksMax: r.pick([5, 30, 100]),
     partitionProbabilityPerTick: r.pick([0, 0.005, 0.02]),
     partitionTicksMax: r.pick([20, 60, 150]),
@@ -135,6 +138,8 @@ interface SimNode {
   core: RaftNode | undefined;
   writing: { ready: Ready; syncAt: number } | undefined;
   downUntil: number;
+  /** A crash scheduled for this tick (see crashNewLeaderProbability). */
+  crashAt: number | undefined;
   lastSignatureTick: number;
 }
 
@@ -314,9 +319,14 @@ class Simulator {
   private injectFaults(): void {
     const o = this.options;
     const all = [...this.nodes.values()];
+    for (const n of all) {
+      if (n.core && n.crashAt !== undefined && this.now >= n.crashAt) this.crash(n);
+    }
     if (this.rng.chance(o.crashProbabilityPerTick)) {
       const up = all.filter((n) => n.core);
-      if (up.length > 0) this.crash(this.rng.pick(up));
+      // Half of the crashes hit a primary: the interesting histories start there.
+      const leaders = up.filter((n) => n.core!.role === 'leader');
+      if (up.length > 0) this.crash(this.rng.pick(leaders.length > 0 && this.rng.chance(0.5) ? leaders : up));
     }
     if (this.network.partitioned) {
       if (this.now >= this.healAt) {
@@ -325,6 +335,9 @@ class Simulator {
       }
     } else if (this.rng.chance(o.partitionProbabilityPerTick)) {
       const ids = this.rng.shuffle(all.map((n) => n.id));
+      // Sometimes the primary alone (or with a minority) is cut off from the rest.
+      const leader = all.find((n) => n.core?.role === 'leader');
+      if (leader && this.rng.chance(0.5)) ids.sort((a, b) => Number(b === leader.id) - Number(a === leader.id));
       const cut = this.rng.between(1, ids.length - 1);
       const groups = [ids.slice(0, cut), ids.slice(cut)];
       this.network.partition(groups);
@@ -335,6 +348,7 @@ class Simulator {
   }
 
   private crash(n: SimNode): void {
+    n.crashAt = undefined;
     const report = n.disk.crash(this.rng, this.options.tornWriteProbability);
     this.stats.crashes++;
     if (report.tornEntry) this.stats.tornWrites++;
@@ -347,7 +361,7 @@ class Simulator {
   }
 
   private addNode(id: NodeId, disk: SimDisk): void {
-    const n: SimNode = { id, disk, core: undefined, writing: undefined, downUntil: 0, lastSignatureTick: 0 };
+    const n: SimNode = { id, disk, core: undefined, writing: undefined, downUntil: 0, crashAt: undefined, lastSignatureTick: 0 };
     this.nodes.set(id, n);
     this.restart(n);
   }
@@ -356,7 +370,14 @@ class Simulator {
     const observer = {
       ...this.checker.observer,
       roleChanged: (id: NodeId, role: string, term: number) => {
-        if (role === 'leader') this.stats.elections++;
+        if (role === 'leader') {
+          this.stats.elections++;
+          // A new primary that fails before its first signature spreads leaves an old-term signature
+          // on some nodes and a newer one on itself: Raft's "Figure 8" histories.
+          if (this.now <= this.options.chaosTicks && this.rng.chance(this.options.crashNewLeaderProbability)) {
+            n.crashAt = this.now + this.rng.between(0, 3);
+          }
+        }
         this.record(`${this.now} ${id}: ${role} at term ${term}`, term);
         this.checker.observer.roleChanged!(id, role as never, term);
       },
