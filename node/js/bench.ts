@@ -63,23 +63,29 @@ function freshStore(): Store {
   return store;
 }
 
-const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+// Wall time and this process's CPU time per call (CPU time is steadier on a shared machine).
+const samples: Record<string, { wallUs: number[]; cpuUs: number[] }> = Object.fromEntries(Object.keys(variants).map((k) => [k, { wallUs: [], cpuUs: [] }]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, run] of Object.entries(variants)) {
     const store = freshStore();
     for (let i = 0; i < 500; i++) run(store, i); // warm up
+    const cpu = process.cpuUsage();
     const started = performance.now();
     for (let i = 0; i < CALLS; i++) {
       run(store, i);
       if (i % 10_000 === 9_999) store.compact(store.version);
     }
-    samples[name]!.push((performance.now() - started) / CALLS);
+    const wallMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    samples[name]!.wallUs.push((wallMs * 1000) / CALLS);
+    samples[name]!.cpuUs.push((used.user + used.system) / CALLS);
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`${CALLS} calls per round, ${ROUNDS} rounds, median round; each call = begin Tx + handler + commit`);
-for (const [name, xs] of Object.entries(samples)) {
-  const ms = median(xs);
-  console.log(`${name.padEnd(18)} ${(ms * 1000).toFixed(2).padStart(8)} µs/call ${Math.round(1000 / ms).toString().padStart(9)} calls/s`);
+console.log(`${CALLS} calls per round, ${ROUNDS} rounds, medians; each call = begin Tx + handler + commit`);
+console.log(`${''.padEnd(18)} ${'wall µs'.padStart(9)} ${'cpu µs'.padStart(9)} ${'calls/s (cpu)'.padStart(14)}`);
+for (const [name, { wallUs, cpuUs }] of Object.entries(samples)) {
+  const cpu = median(cpuUs);
+  console.log(`${name.padEnd(18)} ${median(wallUs).toFixed(2).padStart(9)} ${cpu.toFixed(2).padStart(9)} ${Math.round(1e6 / cpu).toString().padStart(14)}`);
 }

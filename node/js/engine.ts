@@ -48,6 +48,7 @@ interface RawFfi {
   QTS_GetArrayBuffer(ctx: number, value: Ptr): number;
   QTS_GetArrayBufferLength(ctx: number, value: Ptr): number;
   QTS_IsJobPending(rt: number): number;
+  QTS_RuntimeComputeMemoryUsage(rt: number, ctx: number): Ptr;
   QTS_ExecutePendingJob(rt: number, maxJobs: number, lastJobContext: number): Ptr;
   QTS_GetProp(ctx: number, object: Ptr, key: Ptr): Ptr;
   QTS_SetProp(ctx: number, object: Ptr, key: Ptr, value: Ptr): void;
@@ -402,6 +403,23 @@ export class Engine {
 
   call(fn: Ptr, thisValue: Ptr, args: readonly Ptr[]): Outcome {
     return this.#guard(() => this.#settle(this.#callRaw(fn, thisValue, args)));
+  }
+
+  /** Bytes QuickJS has allocated (what its heap limit counts). */
+  heapUsedBytes(): number {
+    const usage = this.#ffi.QTS_RuntimeComputeMemoryUsage(this.rt, this.ctx);
+    const used = this.getProp(usage, 'memory_used_size');
+    try {
+      return this.number(used);
+    } finally {
+      this.free(used);
+      this.free(usage);
+    }
+  }
+
+  /** Size of the instance's linear memory, which only grows. */
+  get memoryBytes(): number {
+    return this.#module.HEAPU8.byteLength;
   }
 
   /** Forgets why the previous call stopped; call before each request or load. */

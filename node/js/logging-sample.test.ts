@@ -100,6 +100,23 @@ describe('samples/logging-js', () => {
     expect(JSON.parse(call(store, 'GET', '/log/private', { query: 'id=9' }).text)).toEqual({ msg: 'from native' });
   });
 
+  it('leaks nothing: heap and linear memory stay flat over many calls', () => {
+    const store = new Store();
+    const round = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        call(store, 'POST', '/log/private', { body: { id: i % 50, msg: 'm'.repeat(i % 300) } });
+        call(store, 'GET', '/log/private', { query: `id=${i % 60}` });
+        store.compact(store.version);
+      }
+    };
+    round(500);
+    const before = app.stats;
+    round(3_000);
+    const after = app.stats;
+    expect(after.heapUsedBytes! - before.heapUsedBytes!).toBeLessThan(16 * 1024);
+    expect(after.memoryBytes).toBe(before.memoryBytes);
+  });
+
   it('refuses a write in a readonly endpoint: the GET handler cannot write even if it tried', async () => {
     const bundle = readBundleDirectory(SAMPLE);
     const sneaky = {

@@ -42,10 +42,13 @@ export type InvokeResult =
   | { ok: false; error: JsError };
 
 export interface JsAppStats {
-  /** Engines replaced after a timeout, out-of-memory or engine failure. */
+  /** Engines replaced after running out of memory or an engine failure. */
   restarts: number;
   /** Time to put a working engine back after the last replacement, in milliseconds. */
   lastRecoveryMs: number | undefined;
+  /** The current engine's QuickJS heap in use, and its WebAssembly linear memory (undefined while none). */
+  heapUsedBytes: number | undefined;
+  memoryBytes: number | undefined;
 }
 
 /** The endpoint to run: from the app's table, or looked up by method and app.json path. */
@@ -116,7 +119,7 @@ export class JsApp {
   #spare: Engine | undefined;
   #pending: Promise<void> | undefined;
   #disposed = false;
-  #stats: JsAppStats = { restarts: 0, lastRecoveryMs: undefined };
+  #stats = { restarts: 0, lastRecoveryMs: undefined as number | undefined };
 
   /** Use loadJsApp. */
   constructor(bundle: Bundle, limits: JsRuntimeLimits) {
@@ -132,7 +135,8 @@ export class JsApp {
   }
 
   get stats(): JsAppStats {
-    return { ...this.#stats };
+    const engine = this.#instance?.engine;
+    return { ...this.#stats, heapUsedBytes: engine?.heapUsedBytes(), memoryBytes: engine?.memoryBytes };
   }
 
   /** True while an engine is ready for requests. */
