@@ -71,6 +71,7 @@ export class Frontend {
   private readonly exact = new Map<string, Endpoint>();
   private readonly templated: Route[] = [];
   private readonly knownPaths = new Set<string>();
+  private serviceStatusCache: { raw: Uint8Array | undefined; status: ServiceInfo['status'] | undefined } = { raw: undefined, status: undefined };
 
   constructor(
     private readonly enclave: Enclave,
@@ -170,9 +171,16 @@ export class Frontend {
     throw new RpcError('Unauthorized', failures.join('; ') || 'no authentication policy accepted the request');
   }
 
+  /**
+   * The service status, read on every app call: parsed again only when the stored value changes (the
+   * store hands out its own buffer, so a new write is a new object, rollbacks included).
+   */
   serviceStatus(): ServiceInfo['status'] | undefined {
     const raw = this.enclave.store.get(Tables.serviceInfo, UNIT_KEY);
-    return raw ? parseJsonBytes<ServiceInfo>(raw).status : undefined;
+    if (raw !== this.serviceStatusCache.raw) {
+      this.serviceStatusCache = { raw, status: raw ? parseJsonBytes<ServiceInfo>(raw).status : undefined };
+    }
+    return this.serviceStatusCache.status;
   }
 }
 
