@@ -247,18 +247,21 @@ export class SynodClient {
     attempt: (remainingMs: number) => Promise<{ done: true } | { done: false; status: string }>,
   ): Promise<void> {
     const started = this.clock.now();
+    let status = 'unanswered';
     for (let n = 0; ; n++) {
-      let status: string;
       let retryAfterMs: number | undefined;
+      // Each poll may take what is left of the wait, but at least a short floor: a poll given 1 ms
+      // could only time out, and would hide the status the service last reported.
+      const leftMs = Math.max(clientLimits.pollRequestTimeoutMinMs, Math.ceil(timeoutMs - (this.clock.now() - started)));
       try {
-        const outcome = await attempt(Math.max(1, Math.ceil(timeoutMs - (this.clock.now() - started))));
+        const outcome = await attempt(leftMs);
         if (outcome.done) return;
         status = outcome.status;
       } catch (e) {
         // A request cut short by the deadline is the wait timing out, not the network failing.
         const deadlinePassed = this.clock.now() - started >= timeoutMs;
         if (e instanceof SynodNetworkError && e.code === NetworkErrorCode.timeout && deadlinePassed) {
-          throw new CommitTimeoutError(txid, 'unanswered', this.clock.now() - started);
+          throw new CommitTimeoutError(txid, status, this.clock.now() - started);
         }
         if (!(e instanceof TooManyRequestsError || e instanceof ServiceUnavailableError)) throw e;
         status = e.code;

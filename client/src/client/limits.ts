@@ -19,6 +19,8 @@ export const clientLimits = {
   /** Polling backoff: the first delay, and the ceiling the doubling stops at. */
   pollInitialDelayMs: 5,
   pollMaxDelayMs: 500,
+  /** The shortest request timeout a poll near its deadline is given (a wait may overrun by this much). */
+  pollRequestTimeoutMinMs: 250,
   /** The longest `retry-after` honoured while polling (a larger one is capped, not obeyed). */
   retryAfterMaxMs: 5_000,
 } as const;

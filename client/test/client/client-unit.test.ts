@@ -16,6 +16,7 @@ import {
   ServiceUnavailableError,
   SynodClient,
   SynodHttpError,
+  SynodNetworkError,
   SynodProtocolError,
   TooManyRequestsError,
   TransactionInvalidError,
@@ -209,6 +210,26 @@ describe('waitForCommit', () => {
     // The delays stop growing at the ceiling, and the last one ends exactly at the deadline.
     expect(Math.max(...pending.clock.sleeps)).toBeLessThanOrEqual(500);
     expect(pending.clock.sleeps.reduce((a, b) => a + b, 0)).toBe(1000);
+  });
+
+  it('a poll that times out at the deadline reports the status last seen, not a network error', async () => {
+    let polls = 0;
+    const holder: { clock?: Clock & { t: number } } = {};
+    const { c, clock } = client((req) => {
+      polls++;
+      if (polls === 1) return json(200, { status: 'Pending' });
+      holder.clock!.t += req.timeoutMs; // the node does not answer: the request times out
+      throw new SynodNetworkError('CLIENT_REQUEST_TIMEOUT', 'no answer');
+    });
+    holder.clock = clock;
+    const e = (await c.waitForCommit('4.4', { timeoutMs: 100 }).catch((x: unknown) => x)) as CommitTimeoutError;
+    expect(e).toBeInstanceOf(CommitTimeoutError);
+    expect(e.lastStatus).toBe('Pending');
+    // Before the deadline, a timeout is a network failure like any other.
+    const early = client(() => {
+      throw new SynodNetworkError('CLIENT_REQUEST_TIMEOUT', 'no answer');
+    });
+    await expect(early.c.waitForCommit('4.4')).rejects.toBeInstanceOf(SynodNetworkError);
   });
 
   it('waits out 429 and 503 (honouring retry-after) but throws other errors at once', async () => {
