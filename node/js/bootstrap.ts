@@ -102,7 +102,7 @@ function bytesOf(s) { return s.indexOf('\0') < 0 ? host(O.strToBuf, s) : utf8Enc
 // The generation is a symbol-keyed property: invisible to JSON.stringify and Object.keys, and much
 // cheaper to set than a defineProperty.
 function Body(gen) { this[GEN] = gen; }
-function genOf(self) { return self !== undefined && self !== null && self[GEN] !== undefined ? self[GEN] : currentGen; }
+function genOf(self) { const gen = self === undefined || self === null ? undefined : self[GEN]; return typeof gen === 'number' ? gen : currentGen; }
 Body.prototype.text = function text_() { return text(host(O.bodyText, genOf(this))); };
 Body.prototype.json = function json() { return jsonParse(text(host(O.bodyJson, genOf(this)))); };
 Body.prototype.arrayBuffer = function arrayBuffer() { return host(O.bodyBuffer, genOf(this)); };
@@ -116,7 +116,7 @@ for (let i = 0; i < FIELDS.length; i++) {
   const name = FIELDS[i];
   defineProperty(Request.prototype, name, {
     get() {
-      const r = host(O.requestField, this[GEN], i);
+      const r = host(O.requestField, genOf(this), i);
       return own(this, name, i >= JSON_FROM ? jsonParse(text(r)) : text(r));
     },
     set(value) { own(this, name, value); },
@@ -124,7 +124,7 @@ for (let i = 0; i < FIELDS.length; i++) {
   });
 }
 defineProperty(Request.prototype, 'body', {
-  get() { return own(this, 'body', new Body(this[GEN])); },
+  get() { return own(this, 'body', new Body(genOf(this))); },
   set(value) { own(this, 'body', value); },
   configurable: true,
 });
@@ -180,15 +180,18 @@ function load(name) { return import(name); }
 
 // ---- ccf.kv ----
 function KvMap(id) { defineProperty(this, MAP, { value: id }); }
-KvMap.prototype.has = function has(key) { return host(O.kvHas, this[MAP], key); };
-KvMap.prototype.get = function get(key) { return host(O.kvGet, this[MAP], key); };
-KvMap.prototype.getVersionOfPreviousWrite = function getVersionOfPreviousWrite(key) { return host(O.kvVersion, this[MAP], key); };
-KvMap.prototype.set = function set(key, value) { host(O.kvSet, this[MAP], key, value); return this; };
-KvMap.prototype.delete = function delete_(key) { host(O.kvDelete, this[MAP], key); };
-KvMap.prototype.clear = function clear() { host(O.kvClear, this[MAP]); };
+// Only plain numbers cross as ids: the host reads numbers with ToNumber, which would run an app's
+// valueOf in the middle of a host call.
+function mapId(self) { const id = self === undefined || self === null ? undefined : self[MAP]; return typeof id === 'number' ? id : -1; }
+KvMap.prototype.has = function has(key) { return host(O.kvHas, mapId(this), key); };
+KvMap.prototype.get = function get(key) { return host(O.kvGet, mapId(this), key); };
+KvMap.prototype.getVersionOfPreviousWrite = function getVersionOfPreviousWrite(key) { return host(O.kvVersion, mapId(this), key); };
+KvMap.prototype.set = function set(key, value) { host(O.kvSet, mapId(this), key, value); return this; };
+KvMap.prototype.delete = function delete_(key) { host(O.kvDelete, mapId(this), key); };
+KvMap.prototype.clear = function clear() { host(O.kvClear, mapId(this)); };
 KvMap.prototype.forEach = function forEach(callback) {
   if (typeof callback !== 'function') throw new SafeTypeError('Argument must be a function');
-  const it = host(O.kvIterOpen, this[MAP]);
+  const it = host(O.kvIterOpen, mapId(this));
   try {
     for (;;) {
       const batch = host(O.kvIterNext, it);
@@ -206,7 +209,7 @@ KvMap.prototype.forEach = function forEach(callback) {
     host(O.kvIterClose, it);
   }
 };
-defineProperty(KvMap.prototype, 'size', { get() { return host(O.kvSize, this[MAP]); }, configurable: true });
+defineProperty(KvMap.prototype, 'size', { get() { return host(O.kvSize, mapId(this)); }, configurable: true });
 
 const maps = new SafeMap();
 function openMap(name) {

@@ -113,6 +113,16 @@ describe('limits', () => {
     expect(app.stats.lastRecoveryMs).toBeLessThan(1_000);
   });
 
+  it('buffers the host hands in, outside QuickJS\'s count, are bounded by the linear-memory cap', async () => {
+    const source = "const big = 'y'.repeat(1 << 20); const keep = [];\nexport function bad() { for (;;) keep.push(ccf.strToBuf(big)); }\nexport function ok() { return { body: { calls: keep.length } }; }";
+    const app = await loadJsApp({ ...bundle(), modules: [{ name: 'app.js', module: source }] }, { limits: { maxHeapBytes: 16 * 1024 * 1024, maxExecutionTimeMs: 5_000 } });
+    apps.push(app);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { error, next } = failThenRecover(app, 'hostBuffers');
+    expectFailure(error, 'JS_OUT_OF_MEMORY');
+    expect(okCalls(next)).toBe(0); // replaced: the retained buffers went with the old engine
+  });
+
   it.each(['bigBuffer', 'strings'])('%s fails cleanly within the heap limit', async (name) => {
     const app = await load({ maxHeapBytes: 32 * 1024 * 1024 });
     const { error, next } = failThenRecover(app, name);

@@ -194,12 +194,17 @@ describe('ccf.kv capability table', () => {
         try { ccf.kv.records.get.call(target, new ArrayBuffer(1)); out.push('read'); } catch (e) { out.push(e.message.slice(0, 46)); }
       }
       try { ccf.kv.records.get.call({ [id]: 12345 }, new ArrayBuffer(1)); } catch (e) { out.push(e.message); }
+      let sideEffect = false;
+      try { ccf.kv.records.get.call({ [id]: { valueOf() { sideEffect = true; return 0; } } }, new ArrayBuffer(1)); } catch (e) { out.push(e.message); }
+      out.push(sideEffect);
       return { body: out };
     }`));
     expect(body(result)).toEqual([
       "Cannot call get on map 'ccf.internal.secrets':",
       "Cannot call get on map 'ccf.internal.secrets':",
       'not a kv map handle',
+      'not a kv map handle',
+      false, // an object id is never converted (its valueOf would run inside the host call)
     ]);
   });
 
