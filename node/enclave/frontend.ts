@@ -10,10 +10,14 @@ import type { Enclave } from './enclave.ts';
 import { Tables, utf8, fromUtf8, parseJsonBytes, UNIT_KEY, type ServiceInfo } from './tables.ts';
 import { builtinEndpoints } from './builtins.ts';
 
-export type AuthnPolicy = 'user_cert' | 'member_cert' | 'any_cert' | 'no_auth';
+/** CCF's policy names, or a conjunction `{all_of: [...]}` that needs every named policy to pass. */
+export type AuthnPolicy = string | { all_of: string[] };
+
+/** Policies the frontend checks today; the others (jwt, *_cose_sign1) fail with a clear message. */
+const CERTIFICATE_POLICIES = new Set(['user_cert', 'member_cert', 'any_cert']);
 
 export interface Caller {
-  policy: AuthnPolicy;
+  policy: string;
   /** User or member ID: hex SHA-256 of the certificate DER. */
   id?: string;
 }
@@ -23,6 +27,8 @@ export interface EndpointRequest {
   path: string;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The query string as sent, without `?`. */
+  rawQuery: string;
   headers: Record<string, string>;
   body: Uint8Array;
   caller: Caller;
@@ -33,6 +39,8 @@ export interface EndpointRequest {
 export interface EndpointContext extends EndpointRequest {
   tx: Tx;
   setClaimsDigest(digest: Uint8Array): void;
+  /** Overrides "writes apply on a 2xx response" (CCF's ccf.rpc.setApplyWrites). */
+  setApplyWrites(apply: boolean): void;
 }
 
 export interface EndpointResponse {
@@ -68,18 +76,33 @@ interface Route {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export class Frontend {
-  private readonly exact = new Map<string, Endpoint>();
-  private readonly templated: Route[] = [];
-  private readonly knownPaths = new Set<string>();
+  private exact = new Map<string, Endpoint>();
+  private templated: Route[] = [];
+  private knownPaths = new Set<string>();
+  private readonly fixedEndpoints: Endpoint[];
+  private appEndpoints: Endpoint[] = [];
   private serviceStatusCache: { raw: Uint8Array | undefined; status: ServiceInfo['status'] | undefined } = { raw: undefined, status: undefined };
 
   constructor(
     private readonly enclave: Enclave,
     apps: readonly NativeApp[],
   ) {
-    for (const endpoint of [...builtinEndpoints(() => this.describe()), ...apps.flatMap((app) => app.endpoints)]) {
-      this.register(endpoint);
-    }
+    this.fixedEndpoints = [...builtinEndpoints(() => this.describe()), ...apps.flatMap((app) => app.endpoints)];
+    this.rebuildRoutes();
+  }
+
+  /** Replaces the endpoints of the deployed JS app (built-in and native endpoints stay). */
+  setAppEndpoints(endpoints: Endpoint[]): void {
+    this.appEndpoints = endpoints;
+    this.rebuildRoutes();
+  }
+
+  private rebuildRoutes(): void {
+    this.exact = new Map();
+    this.templated = [];
+    this.knownPaths = new Set();
+    // Built-in and native endpoints win over an app endpoint at the same method and path.
+    for (const endpoint of [...this.appEndpoints, ...this.fixedEndpoints]) this.register(endpoint);
   }
 
   handle(request: RequestMessage): ResponseMessage {
@@ -118,13 +141,20 @@ export class Frontend {
     if (this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
     const handler = endpoint.handler;
     let claimsDigest: Uint8Array | undefined;
+    let applyWrites: boolean | undefined;
     const outcome = this.enclave.execute(
       (tx) => {
         claimsDigest = undefined;
-        const ctx: EndpointContext = { ...req, tx, setClaimsDigest: (d) => (claimsDigest = checkDigest(d)) };
+        applyWrites = undefined;
+        const ctx: EndpointContext = {
+          ...req,
+          tx,
+          setClaimsDigest: (d) => (claimsDigest = checkDigest(d)),
+          setApplyWrites: (apply) => (applyWrites = apply),
+        };
         return handler(ctx);
       },
-      (result) => endpoint.mode === 'readwrite' && isSuccess(result.status ?? 200),
+      (result) => endpoint.mode === 'readwrite' && (applyWrites ?? isSuccess(result.status ?? 200)),
       () => claimsDigest,
     );
     const response = toResponse(outcome.value);
@@ -154,21 +184,33 @@ export class Frontend {
   private authenticate(endpoint: Endpoint, certDer: Uint8Array | undefined): Caller {
     const failures: string[] = [];
     for (const policy of endpoint.authn) {
-      if (policy === 'no_auth') return { policy };
-      if (!certDer) {
-        failures.push(`${policy}: no client certificate presented`);
-        continue;
+      const names = typeof policy === 'string' ? [policy] : policy.all_of;
+      let caller: Caller | undefined;
+      for (const name of names) {
+        const result = this.checkPolicy(name, certDer);
+        if (typeof result === 'string') {
+          failures.push(result);
+          caller = undefined;
+          break;
+        }
+        caller ??= result;
       }
-      const id = toHex(sha256(certDer));
-      const key = utf8(id);
-      const isUser = this.enclave.store.get(Tables.userCerts, key) !== undefined;
-      const isMember = this.enclave.store.get(Tables.memberCerts, key) !== undefined;
-      if ((policy === 'user_cert' && isUser) || (policy === 'member_cert' && isMember) || (policy === 'any_cert' && (isUser || isMember))) {
-        return { policy, id };
-      }
-      failures.push(`${policy}: certificate ${id} is not registered for this policy`);
+      if (caller) return caller;
     }
     throw new RpcError('Unauthorized', failures.join('; ') || 'no authentication policy accepted the request');
+  }
+
+  /** The caller if `policy` accepts the request, else why not. */
+  private checkPolicy(policy: string, certDer: Uint8Array | undefined): Caller | string {
+    if (policy === 'no_auth') return { policy };
+    if (!CERTIFICATE_POLICIES.has(policy)) return `${policy}: not supported by this node yet`;
+    if (!certDer) return `${policy}: no client certificate presented`;
+    const id = toHex(sha256(certDer));
+    const key = utf8(id);
+    const isUser = policy !== 'member_cert' && this.enclave.store.get(Tables.userCerts, key) !== undefined;
+    const isMember = policy !== 'user_cert' && this.enclave.store.get(Tables.memberCerts, key) !== undefined;
+    if (isUser || isMember) return { policy, id };
+    return `${policy}: certificate ${id} is not registered for this policy`;
   }
 
   /**
@@ -190,6 +232,7 @@ function makeRequest(request: RequestMessage, params: Record<string, string>, ca
     path: request.path,
     params,
     query: new URLSearchParams(request.query),
+    rawQuery: request.query,
     headers: request.headers,
     body: request.body,
     caller,

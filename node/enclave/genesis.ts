@@ -7,6 +7,7 @@ import { generateKeyPair } from '../crypto/keys.ts';
 import { createEndorsedCertificate, createSelfSignedCertificate, idFromCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import type { Tx } from '../kv/index.ts';
 import type { EnclaveSecrets } from './sealing.ts';
+import { writeJsApp } from './jsapp.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
 
 export interface GenesisConfig {
@@ -18,6 +19,11 @@ export interface GenesisConfig {
    */
   open: boolean;
   recoveryThreshold?: number;
+  /**
+   * A JS app bundle to deploy in the genesis transaction, written exactly as set_js_app writes it
+   * (validated there). The sandbox deploys its sample app this way until governance lands.
+   */
+  jsApp?: unknown;
 }
 
 export interface NodeAddresses {
@@ -63,6 +69,7 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
       tx.map(Tables.memberInfo).set(id, jsonBytes({ status: 'Accepted', member_data: member.memberData ?? null }));
       if (member.encryptionPublicKeyPem) tx.map(Tables.memberEncryptionKeys).set(id, utf8(member.encryptionPublicKeyPem));
     }
+    if (config.jsApp !== undefined) writeJsApp(tx, config.jsApp);
     for (const user of config.users) {
       const id = utf8(idFromCertificate(user.certPem));
       tx.map(Tables.userCerts).set(id, utf8(user.certPem));

@@ -23,11 +23,15 @@ export interface NodeConfig {
   ledgerChunkBytes: number;
   /** Requests per second one client address may send before it gets 429 TooManyRequests. */
   requestsPerSecondPerClientMax: number;
+  /** Native (TypeScript) apps to serve besides the deployed JS app: today only "logging". */
+  nativeApps: string[];
   /** Only used when the data folder is empty: the service this node creates. */
   genesis?: {
     members: Array<{ certFile: string; encryptionPublicKeyFile?: string }>;
     users: Array<{ certFile: string }>;
     open: boolean;
+    /** A bundle folder (app.json + src/) to deploy in the genesis transaction. */
+    jsAppDir?: string;
   };
 }
 
@@ -68,6 +72,7 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
     signatureTxCount: integer('signatureTxCount', c.signatureTxCount, limits.signatureTxCountDefault, 1),
     signatureDelayMs: integer('signatureDelayMs', c.signatureDelayMs, limits.signatureDelayMsDefault, 1),
     ledgerChunkBytes: integer('ledgerChunkBytes', c.ledgerChunkBytes, limits.ledgerChunkBytesDefault, 1024),
+    nativeApps: parseNativeApps(c.nativeApps),
     requestsPerSecondPerClientMax: integer('requestsPerSecondPerClientMax', c.requestsPerSecondPerClientMax, limits.requestsPerSecondPerClientMax, 1),
   };
   if (c.publishedAddress !== undefined) config.publishedAddress = String(c.publishedAddress);
@@ -91,5 +96,20 @@ function parseGenesis(raw: unknown, path: (field: string, value: unknown) => str
   }));
   if (members.length === 0) throw new ConfigError('genesis.members must name at least one member');
   const users = list('users').map((u, i) => ({ certFile: path(`genesis.users[${i}].certFile`, u.certFile) }));
-  return { members, users, open: g.open === true };
+  return {
+    members,
+    users,
+    open: g.open === true,
+    ...(g.jsAppDir !== undefined ? { jsAppDir: path('genesis.jsAppDir', g.jsAppDir) } : {}),
+  };
+}
+
+export const NATIVE_APPS = ['logging'] as const;
+
+function parseNativeApps(raw: unknown): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.some((name) => !(NATIVE_APPS as readonly unknown[]).includes(name))) {
+    throw new ConfigError(`nativeApps must be a list of ${NATIVE_APPS.map((n) => `"${n}"`).join(', ')}`);
+  }
+  return raw as string[];
 }

@@ -16,6 +16,8 @@ import { LedgerFiles } from './ledger/files.ts';
 import { loadConfig, type NodeConfig } from './config.ts';
 import { startServer } from './server.ts';
 import { loggingApp } from '../apps/logging.ts';
+import { JsAppManager } from '../enclave/jsapp.ts';
+import { readBundleDir } from '../../app-sdk/src/bundle.ts';
 
 const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
@@ -77,6 +79,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     })),
     users: config.genesis.users.map((u) => ({ certPem: readFileSync(u.certFile, 'utf8') })),
     open: config.genesis.open,
+    ...(config.genesis.jsAppDir ? { jsApp: readBundleDir(config.genesis.jsAppDir) } : {}),
   } : undefined;
 
   let enclave: Enclave | undefined;
@@ -114,7 +117,9 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(genesis ? { genesis } : {}),
     addresses: nodeAddresses,
   });
-  const frontend = new Frontend(enclave, [loggingApp]);
+  const frontend = new Frontend(enclave, config.nativeApps.includes('logging') ? [loggingApp] : []);
+  const jsApps = new JsAppManager(enclave, frontend, log);
+  await jsApps.reload();
   const identity: TlsIdentityMessage = enclave.tlsIdentity();
   if (config.serviceCertFile) writeDurable(config.serviceCertFile, identity.serviceCertPem);
 

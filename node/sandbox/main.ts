@@ -7,13 +7,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createIdentity } from '../crypto/certs.ts';
-import { startNode, writeText, type NodeProcess } from './supervisor.ts';
+import { REPO_ROOT, startNode, writeText, type NodeProcess } from './supervisor.ts';
 
 const USAGE = `usage: npm start -- [options]
   --workspace <dir>   where identities, certificates and node data go (default: ./workspace)
   --port <n>          RPC port of the first node (default: 8000; 0 picks a free port)
   --members <n>       number of members to create (default: 1)
   --users <n>         number of users to create (default: 1)
+  --app <dir>         JS app bundle folder (app.json + src/) to deploy (default: samples/logging-js)
   --keep              restart the nodes from the existing workspace instead of starting afresh
   --help              this text`;
 
@@ -23,6 +24,7 @@ export interface SandboxOptions {
   members: number;
   users: number;
   keep: boolean;
+  app: string;
 }
 
 export function parseSandboxArgs(argv: string[]): SandboxOptions | undefined {
@@ -34,6 +36,7 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions | undefined {
       members: { type: 'string', default: '1' },
       users: { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
+      app: { type: 'string', default: join(REPO_ROOT, 'samples', 'logging-js') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -49,6 +52,7 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions | undefined {
     members: count('members', values.members, 1, 100),
     users: count('users', values.users, 0, 100),
     keep: values.keep,
+    app: resolve(values.app),
   };
 }
 
@@ -90,6 +94,7 @@ export async function startSandbox(options: SandboxOptions, echo = false): Promi
       })),
       users: Array.from({ length: options.users }, (_, i) => ({ certFile: join(common, `user${i}_cert.pem`) })),
       open: true,
+      jsAppDir: options.app,
     },
   };
   const node = await startNode(config, { echo });
@@ -106,7 +111,7 @@ function banner(nodes: NodeProcess[], common: string): string {
   const user = `--cert ${rel(join(common, 'user0_cert.pem'))} --key ${rel(join(common, 'user0_privk.pem'))}`;
   return [
     '',
-    `Synod sandbox is running: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, service open, logging app deployed.`,
+    `Synod sandbox is running: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, service open, JS app deployed.`,
     '',
     `  URL                  ${url}`,
     `  service certificate  ${cacert}`,

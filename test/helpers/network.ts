@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIdentities } from '../../node/sandbox/main.ts';
-import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
+import { REPO_ROOT, startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
 import { HttpsClient } from './https.ts';
 
 export interface TestNetwork {
@@ -22,7 +22,12 @@ export interface TestNetwork {
   stop(): Promise<void>;
 }
 
-export async function startTestNetwork(extraConfig: Record<string, unknown> = {}): Promise<TestNetwork> {
+/** The logging sample: the JS bundle the sandbox deploys, or the native TypeScript one (for comparison). */
+export type LoggingApp = 'js' | 'native';
+
+export const LOGGING_JS_BUNDLE = join(REPO_ROOT, 'samples', 'logging-js');
+
+export async function startTestNetwork(extraConfig: Record<string, unknown> = {}, app: LoggingApp = 'js'): Promise<TestNetwork> {
   const workspace = mkdtempSync(join(tmpdir(), 'synod-e2e-'));
   const common = join(workspace, 'sandbox_common');
   const dataDir = join(workspace, 'node0');
@@ -35,7 +40,9 @@ export async function startTestNetwork(extraConfig: Record<string, unknown> = {}
       members: [{ certFile: join(common, 'member0_cert.pem'), encryptionPublicKeyFile: join(common, 'member0_enc_pubk.pem') }],
       users: [{ certFile: join(common, 'user0_cert.pem') }],
       open: true,
+      ...(app === 'js' ? { jsAppDir: LOGGING_JS_BUNDLE } : {}),
     },
+    nativeApps: app === 'native' ? ['logging'] : [],
     ...extraConfig,
   };
   const network = {} as TestNetwork;

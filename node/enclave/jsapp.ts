@@ -1,0 +1,182 @@
+// JavaScript apps in the node: the deployed bundle lives in CCF's governance maps, is loaded into the
+// sandboxed runtime (node/js), and its endpoints are mounted under /app in the frontend. A change to those
+// maps (set_js_app, remove_js_app, set_js_runtime_options) reloads the app; until the new one is ready the
+// old one keeps serving.
+
+import { loadJsApp, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRuntimeLimits } from '../js/index.ts';
+import type { Store, Tx } from '../kv/index.ts';
+import { RpcError } from '../errors.ts';
+import type { Enclave } from './enclave.ts';
+import type { AuthnPolicy, Endpoint, EndpointContext, EndpointResponse, Frontend } from './frontend.ts';
+import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8 } from './tables.ts';
+
+export const JsTables = {
+  modules: 'public:ccf.gov.modules',
+  endpoints: 'public:ccf.gov.endpoints',
+  runtimeOptions: 'public:ccf.gov.js_runtime_options',
+} as const;
+
+/** The effect of set_js_app on the KV (shared by governance and the sandbox's genesis). */
+export function writeJsApp(tx: Tx, input: unknown): void {
+  const bundle = validateBundle(input);
+  clearMap(tx, JsTables.modules);
+  clearMap(tx, JsTables.endpoints);
+  for (const module of bundle.modules) tx.map(JsTables.modules).set(utf8(module.name), utf8(module.module));
+  for (const [path, methods] of Object.entries(bundle.metadata.endpoints)) {
+    for (const [method, properties] of Object.entries(methods)) {
+      const key = JSON.stringify({ uri_path: path, verb: method.toUpperCase() });
+      tx.map(JsTables.endpoints).set(utf8(key), jsonBytes(properties));
+    }
+  }
+}
+
+/** The effect of remove_js_app. */
+export function removeJsApp(tx: Tx): void {
+  clearMap(tx, JsTables.modules);
+  clearMap(tx, JsTables.endpoints);
+}
+
+function clearMap(tx: Tx, name: string): void {
+  tx.map(name).clear();
+}
+
+/** The deployed bundle, rebuilt from the governance maps; undefined when none is deployed. */
+export function readJsApp(store: Store): Bundle | undefined {
+  const modules: Bundle['modules'] = [];
+  store.forEachCommitted(JsTables.modules, (key, value) => modules.push({ name: fromUtf8(key), module: fromUtf8(value) }));
+  if (modules.length === 0) return undefined;
+  const endpoints: Record<string, Record<string, unknown>> = {};
+  store.forEachCommitted(JsTables.endpoints, (key, value) => {
+    const { uri_path: path, verb } = JSON.parse(fromUtf8(key)) as { uri_path: string; verb: string };
+    (endpoints[path] ??= {})[verb.toLowerCase()] = parseJsonBytes(value);
+  });
+  modules.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return validateBundle({ metadata: { endpoints }, modules });
+}
+
+function readRuntimeLimits(store: Store): Partial<JsRuntimeLimits> | undefined {
+  const raw = store.get(JsTables.runtimeOptions, UNIT_KEY);
+  return raw ? parseJsonBytes<Partial<JsRuntimeLimits>>(raw) : undefined;
+}
+
+/** CCF's caller object for JS handlers: `{policy, id, data, cert}` for certificate policies. */
+function callerObject(store: Store, caller: EndpointContext['caller']): unknown {
+  if (caller.policy === 'no_auth' || !caller.id) return { policy: caller.policy };
+  const isUser = caller.policy === 'user_cert' || (caller.policy === 'any_cert' && store.get(Tables.userCerts, utf8(caller.id)));
+  const certs = isUser ? Tables.userCerts : Tables.memberCerts;
+  const info = isUser ? Tables.userInfo : Tables.memberInfo;
+  const cert = store.get(certs, utf8(caller.id));
+  const data = store.get(info, utf8(caller.id));
+  const parsed = data ? parseJsonBytes<{ user_data?: unknown; member_data?: unknown }>(data) : {};
+  return {
+    policy: caller.policy,
+    id: caller.id,
+    data: (isUser ? parsed.user_data : parsed.member_data) ?? null,
+    cert: cert ? fromUtf8(cert) : null,
+  };
+}
+
+function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave): Endpoint {
+  const properties = endpoint.properties;
+  const route = `/app${endpoint.path}`;
+  const authn: AuthnPolicy[] = properties.authn_policies;
+  const hooks = {
+    consensus: {
+      lastCommittedTxId: () => {
+        const seqno = enclave.consensus.commitSeqno;
+        return { view: enclave.consensus.viewOf(seqno) ?? 0, seqno };
+      },
+      statusForTxId: (view: number, seqno: number) => enclave.txStatus(view, seqno),
+      viewForSeqno: (seqno: number) => enclave.consensus.viewOf(seqno),
+    },
+  };
+  return {
+    method: endpoint.method,
+    path: route,
+    authn,
+    mode: properties.mode === 'readwrite' ? 'readwrite' : 'readonly',
+    summary: `${properties.js_module}:${properties.js_function}`,
+    ...(properties.openapi ? { openapi: properties.openapi } : {}),
+    handler: (ctx: EndpointContext): EndpointResponse => {
+      if (properties.mode === 'historical') {
+        throw new RpcError('NotImplemented', 'historical endpoints are not supported yet');
+      }
+      const result = app.invoke(endpoint, {
+        method: ctx.method,
+        path: ctx.path,
+        query: ctx.rawQuery,
+        route,
+        headers: ctx.headers,
+        params: ctx.params,
+        body: ctx.body,
+        caller: callerObject(enclave.store, ctx.caller),
+      }, ctx.tx, hooks);
+      if (!result.ok) {
+        throw new RpcError('InternalError', `The app failed: ${result.error.message}`, { code: result.error.code });
+      }
+      if (result.claimsDigest) ctx.setClaimsDigest(result.claimsDigest);
+      if (result.applyWrites !== undefined) ctx.setApplyWrites(result.applyWrites);
+      return { status: result.response.status, headers: result.response.headers, body: result.response.body };
+    },
+  };
+}
+
+/** Keeps the frontend's /app endpoints in step with the deployed bundle. */
+export class JsAppManager {
+  private app: JsApp | undefined;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+
+  constructor(
+    private readonly enclave: Enclave,
+    private readonly frontend: Frontend,
+    private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+  ) {
+    enclave.onMapsWritten((names) => {
+      if (names.some((name) => name === JsTables.modules || name === JsTables.endpoints || name === JsTables.runtimeOptions)) {
+        void this.reload();
+      }
+    });
+  }
+
+  get current(): JsApp | undefined {
+    return this.app;
+  }
+
+  /** Loads the bundle the KV holds now; concurrent calls coalesce into one more load. */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.load().finally(() => {
+      this.reloading = undefined;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload();
+      }
+    });
+    return this.reloading;
+  }
+
+  private async load(): Promise<void> {
+    const bundle = readJsApp(this.enclave.store);
+    const previous = this.app;
+    if (!bundle) {
+      this.app = undefined;
+      this.frontend.setAppEndpoints([]);
+      previous?.dispose();
+      return;
+    }
+    try {
+      const limits = readRuntimeLimits(this.enclave.store);
+      const app = await loadJsApp(bundle, limits ? { limits } : {});
+      this.app = app;
+      this.frontend.setAppEndpoints(app.endpoints.map((endpoint) => mountEndpoint(app, endpoint, this.enclave)));
+      previous?.dispose();
+      this.log('info', `JS app loaded: ${bundle.modules.length} module(s), ${app.endpoints.length} endpoint(s)`);
+    } catch (error) {
+      this.log('error', `JS app could not be loaded, keeping the previous one: ${(error as Error).message}`);
+    }
+  }
+}
