@@ -1,10 +1,23 @@
 // Public API of @synod/client in Node: the HTTP client (SynodClient over node:https: createClient),
 // receipt verification (browser-safe: src/verify depends only on @noble/*, cborg and
-// @peculiar/asn1-*), offline ledger reading and audit (reads files), with private-domain decryption.
-// Browsers import ./browser.ts instead.
+// @peculiar/asn1-*), offline ledger reading and audit (reads files), with private-domain decryption
+// when the ledger secret is given. Browsers import ./browser.ts instead.
 export * from './errors.ts';
 export * from './verify/index.ts';
 export * from './ledger/index.ts';
 export * from './audit/index.ts';
 export * from './client/index.ts';
 export * from './client/node.ts';
+// The audit that also decrypts: same name and options as audit/audit.ts's, plus `ledgerSecret`.
+// An explicit export takes precedence over the `export *` above.
+export {
+  auditLedger,
+  PrivateDomainCheck,
+  type DecryptingAuditOptions,
+  type DecryptingAuditReport,
+  type DecryptingAuditFailure,
+  type DecryptingAuditCheck,
+  type PrivateDomainCounts,
+  type PrivateWrite,
+} from './audit/decrypting-audit.ts';
+export { importLedgerSecret, decryptPrivateDomain, parsePrivateDomain, LEDGER_SECRET_BYTES } from './ledger/private-domain.ts';

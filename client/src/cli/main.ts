@@ -2,6 +2,7 @@
 // The `synod` command line: a thin shell over the client library. Commands:
 //   verify <receipt|snapshot file> [--service-cert pem]… [--claims file] [--json]
 //   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--governance] [--json] [--no-progress]
+//         [--ledger-secret file [--show-private map]]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
 //   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
 // Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error.
@@ -10,7 +11,9 @@ import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LedgerFormatError, ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
-import { formatAudit, formatGovernance, formatReceipt } from './format.ts';
+import type { PrivateWrite } from '../audit/decrypting-audit.ts';
+import { bytesToHex, hexToBytes } from '../verify/encoding.ts';
+import { formatAudit, formatGovernance, formatPrivateWrites, formatReceipt, renderBytes } from './format.ts';
 // Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
 // pay for loading the curves, ASN.1 and CBOR libraries.
 
@@ -26,6 +29,8 @@ commands:
   audit <ledger-dir>      audit a ledger directory offline
       --service-cert <pem>   the service certificate (repeat for earlier identities); required
       --governance           also list proposals, ballots and outcomes
+      --ledger-secret <file> the ledger secret (64 hex digits): decrypt and authenticate every entry
+      --show-private <map>   with --ledger-secret: print the decrypted writes of this private map
       --no-progress          no progress bar
   keygen                  create a member/user identity: <name>_cert.pem and <name>_privk.pem
       --name <name>          required
@@ -167,12 +172,26 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
       json: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       governance: { type: 'boolean' },
+      'ledger-secret': { type: 'string' },
+      'show-private': { type: 'string' },
     },
   });
   const dir = onePositional(positionals, 'ledger directory');
   if (!values['service-cert']?.length) throw new UsageError(UsageErrorCode.invalidArgument, 'audit needs --service-cert');
   const serviceCerts = await readServiceCerts(values['service-cert']);
-  const { auditLedger } = await import('../audit/audit.ts');
+  const showPrivate = values['show-private'];
+  if (showPrivate !== undefined && values['ledger-secret'] === undefined) {
+    throw new UsageError(UsageErrorCode.invalidArgument, '--show-private needs --ledger-secret');
+  }
+  const ledgerSecret = values['ledger-secret'] === undefined ? undefined : readLedgerSecret(values['ledger-secret']);
+  const shown: PrivateWrite[] = [];
+  let shownTruncated = false;
+  const onPrivateWrite = (w: PrivateWrite): void => {
+    if (w.map !== showPrivate) return;
+    if (shown.length < SHOW_PRIVATE_WRITES_MAX) shown.push(w);
+    else shownTruncated = true;
+  };
+  const { auditLedger } = await import('../audit/decrypting-audit.ts');
   const { default: cliProgress } = await import('cli-progress');
   const showProgress = !values.json && !values['no-progress'] && process.stderr.isTTY === true;
   const bar = new cliProgress.SingleBar(
@@ -182,6 +201,8 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
   let started = false;
   const report = await auditLedger(dir, {
     serviceCerts,
+    ...(ledgerSecret ? { ledgerSecret } : {}),
+    ...(showPrivate !== undefined ? { onPrivateWrite } : {}),
     onProgress: (p) => {
       if (!showProgress) return;
       if (!started) bar.start(p.bytesTotal, 0, { file: '' });
@@ -189,9 +210,28 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
       bar.update(p.bytesDone, { file: p.file });
     },
   }).finally(() => started && bar.stop());
-  const human = values.governance ? `${formatAudit(report)}\n${formatGovernance(report)}` : formatAudit(report);
-  out.stdout(values.json ? JSON.stringify(report) : human);
+  const sections = [formatAudit(report)];
+  if (values.governance) sections.push(formatGovernance(report));
+  if (showPrivate !== undefined) sections.push(formatPrivateWrites(showPrivate, shown, shownTruncated));
+  const json = showPrivate === undefined ? report : { ...report, privateWrites: shown.map(jsonWrite), privateWritesTruncated: shownTruncated };
+  out.stdout(values.json ? JSON.stringify(json) : sections.join('\n'));
   return report.ok ? ExitCode.ok : ExitCode.verificationFailed;
+}
+
+/** At most this many decrypted writes are kept for --show-private (the rest are counted only). */
+const SHOW_PRIVATE_WRITES_MAX = 100_000;
+
+/** A file holding the 32-byte ledger secret as 64 hex digits (surrounding whitespace allowed). */
+function readLedgerSecret(path: string): Uint8Array {
+  const text = new TextDecoder().decode(readInput(path, 'ledger secret file')).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new UsageError(UsageErrorCode.invalidArgument, `--ledger-secret ${path} must hold the 32-byte ledger secret as 64 hex digits`);
+  }
+  return hexToBytes(text.toLowerCase());
+}
+
+function jsonWrite(w: PrivateWrite): Record<string, unknown> {
+  return { txid: w.txid, key: bytesToHex(w.key), value: w.value === undefined ? null : bytesToHex(w.value), rendered: { key: renderBytes(w.key), value: w.value === undefined ? null : renderBytes(w.value) } };
 }
 
 async function keygenCommand(args: string[], out: Output): Promise<number> {
