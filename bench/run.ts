@@ -3,16 +3,20 @@
 // plus the primitive costs that decide where hashing and signing run (node:crypto vs @noble).
 // Every run is bounded in time and request count, and stops the processes it started.
 //
-//   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--json]
+//   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--app js|native|both]
+//                    [--reads] [--json]
 
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { p384 } from '@noble/curves/nist.js';
-import { startTestNetwork } from '../test/helpers/network.ts';
+import { startTestNetwork, type LoggingApp } from '../test/helpers/network.ts';
 import { HttpsClient } from '../test/helpers/https.ts';
 
 const REQUESTS_PER_RUN_MAX = 2_000_000;
+/** Reads spread over this many ids, written before the read runs. */
+const READ_KEYS = 1000;
 
 interface RunResult {
   concurrency: number;
@@ -31,7 +35,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number): Promise<RunResult> {
+async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number, reads = false): Promise<RunResult> {
   const client = new HttpsClient({ url, ca, cert, key, maxSockets: concurrency + 1 });
   const probe = new HttpsClient({ url, ca, cert, key, maxSockets: 2 });
   const msg = 'x'.repeat(valueBytes);
@@ -45,14 +49,16 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
     while (performance.now() < deadline && issued < REQUESTS_PER_RUN_MAX) {
       issued++;
       const started = performance.now();
-      const res = await client.post('/app/log/private', { id: nextId++, msg });
+      const res = reads
+        ? await client.get(`/app/log/private?id=${issued % READ_KEYS}`)
+        : await client.post('/app/log/private', { id: nextId++, msg });
       if (res.status === 200) latencies.push(performance.now() - started);
       else errors++;
     }
   };
   // Commit latency: one probe at a time writes and polls for its receipt, while the load runs.
   const prober = async (): Promise<void> => {
-    while (performance.now() < deadline) {
+    while (!reads && performance.now() < deadline) {
       const started = performance.now();
       const res = await probe.post('/app/log/private', { id: nextId++, msg });
       const txid = res.headers['x-ms-ccf-transaction-id'];
@@ -118,11 +124,14 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '1,8,32,128' },
       'value-bytes': { type: 'string', default: '256' },
       json: { type: 'boolean', default: false },
+      app: { type: 'string', default: 'js' },
+      reads: { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds);
   const concurrencies = values.concurrency.split(',').map(Number);
   const valueBytes = Number(values['value-bytes']);
+  if (!['js', 'native', 'both'].includes(values.app)) throw new Error('--app must be js, native or both');
   if (!(seconds > 0 && seconds <= 600) || concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
     throw new Error('--seconds must be in (0, 600] and --concurrency a list of integers in 1..1024');
   }
@@ -134,32 +143,51 @@ async function main(): Promise<void> {
   for (const [name, nodeOps, nobleOps] of prims) {
     log(`  ${name.padEnd(34)} node ${nodeOps.toFixed(0).padStart(9)}  noble ${nobleOps.toFixed(0).padStart(9)}  ratio ${(nodeOps / nobleOps).toFixed(1)}×`);
   }
-  log(`\nStarting a one-node service on 127.0.0.1 (${seconds} s per concurrency, ${valueBytes}-byte values) …`);
-  const net = await startTestNetwork();
-  const results: RunResult[] = [];
-  try {
-    const url = `https://${net.node.status.rpcAddress}`;
-    const { readFileSync } = await import('node:fs');
-    const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
-    const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
-    for (const concurrency of concurrencies) {
-      const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes);
-      results.push(result);
-      log(`  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)} writes/s  ` +
-        `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
-        `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  (errors ${result.errors})`);
+  const apps: LoggingApp[] = values.app === 'both' ? ['native', 'js'] : [values.app as LoggingApp];
+  const results: Array<RunResult & { app: LoggingApp; kind: 'write' | 'read' }> = [];
+  for (const app of apps) {
+    log(`\nStarting a one-node service on 127.0.0.1 with the ${app} logging app (${seconds} s per point, ${valueBytes}-byte values) …`);
+    const net = await startTestNetwork({}, app);
+    try {
+      const url = `https://${net.node.status.rpcAddress}`;
+      const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
+      const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
+      for (const concurrency of concurrencies) {
+        const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes);
+        results.push({ ...result, app, kind: 'write' });
+        log(`  ${app.padEnd(6)} write c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
+          `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
+          `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  (errors ${result.errors})`);
+      }
+      if (values.reads) {
+        for (let id = 0; id < READ_KEYS; id++) await net.user.post('/app/log/private', { id, msg: 'x'.repeat(valueBytes) });
+        for (const concurrency of concurrencies) {
+          const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true);
+          results.push({ ...result, app, kind: 'read' });
+          log(`  ${app.padEnd(6)} read  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
+            `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  (errors ${result.errors})`);
+        }
+      }
+    } finally {
+      await net.stop();
     }
-  } finally {
-    await net.stop();
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ primitives: prims, results }, null, 2)}\n`);
     return;
   }
-  log('\n| clients | writes/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms |');
-  log('|---:|---:|---:|---:|---:|---:|');
+  log('\n| app | op | clients | req/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms |');
+  log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    log(`| ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${r.commitP50Ms.toFixed(1)} | ${r.commitP99Ms.toFixed(1)} |`);
+    const commit = r.kind === 'write' ? `${r.commitP50Ms.toFixed(1)} | ${r.commitP99Ms.toFixed(1)}` : '– | –';
+    log(`| ${r.app} | ${r.kind} | ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${commit} |`);
+  }
+  if (apps.length === 2) {
+    for (const concurrency of concurrencies) {
+      const native = results.find((r) => r.app === 'native' && r.kind === 'write' && r.concurrency === concurrency);
+      const js = results.find((r) => r.app === 'js' && r.kind === 'write' && r.concurrency === concurrency);
+      if (native && js) log(`JS/native private-write throughput at ${concurrency} clients: ${(js.throughputPerSecond / native.throughputPerSecond * 100).toFixed(0)}%`);
+    }
   }
 }
 
