@@ -15,71 +15,12 @@
 // QTS_GetProp, QTS_Eval…) must be released with `free`; argument pointers inside a host call are
 // borrowed. A host function returns an owned pointer (or 0 for undefined) and QuickJS takes it over.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isMainThread, resourceLimits } from 'node:worker_threads';
-import { RELEASE_SYNC, EvalFlags, JSPromiseStateEnum } from 'quickjs-emscripten';
+import { EvalFlags, JSPromiseStateEnum } from 'quickjs-emscripten';
 import { JsError, SandboxThrow, assert, type JsExceptionDetails } from './errors.ts';
 import { jsLimits } from './limits.ts';
+import { instantiate, type Ptr, type RawFfi, type RawModule } from './quickjs.ts';
 
-export type Ptr = number;
-
-/** The slice of the C interface this file uses, with plain numbers for pointers. */
-interface RawFfi {
-  QTS_NewRuntime(): number;
-  QTS_NewContext(rt: number, intrinsics: number): number;
-  QTS_RuntimeSetMemoryLimit(rt: number, limit: number): void;
-  QTS_RuntimeSetMaxStackSize(rt: number, bytes: number): void;
-  QTS_RuntimeEnableInterruptHandler(rt: number): void;
-  QTS_RuntimeEnableModuleLoader(rt: number, customNormalize: number): void;
-  QTS_GetUndefined(): Ptr;
-  QTS_GetNull(): Ptr;
-  QTS_GetTrue(): Ptr;
-  QTS_GetFalse(): Ptr;
-  QTS_FreeValuePointer(ctx: number, value: Ptr): void;
-  QTS_FreeCString(ctx: number, str: number): void;
-  QTS_DupValuePointer(ctx: number, value: Ptr): Ptr;
-  QTS_NewObject(ctx: number): Ptr;
-  QTS_NewArrayBuffer(ctx: number, buffer: number, length: number): Ptr;
-  QTS_NewFloat64(ctx: number, value: number): Ptr;
-  QTS_GetFloat64(ctx: number, value: Ptr): number;
-  QTS_NewString(ctx: number, str: number): Ptr;
-  QTS_GetString(ctx: number, value: Ptr): number;
-  QTS_GetArrayBuffer(ctx: number, value: Ptr): number;
-  QTS_GetArrayBufferLength(ctx: number, value: Ptr): number;
-  QTS_IsJobPending(rt: number): number;
-  QTS_RuntimeComputeMemoryUsage(rt: number, ctx: number): Ptr;
-  QTS_ExecutePendingJob(rt: number, maxJobs: number, lastJobContext: number): Ptr;
-  QTS_GetProp(ctx: number, object: Ptr, key: Ptr): Ptr;
-  QTS_SetProp(ctx: number, object: Ptr, key: Ptr, value: Ptr): void;
-  QTS_Call(ctx: number, fn: Ptr, thisValue: Ptr, argc: number, argv: number): Ptr;
-  QTS_ResolveException(ctx: number, maybeException: Ptr): Ptr;
-  QTS_Eval(ctx: number, code: number, length: number, filename: string, detectModule: number, flags: number): Ptr;
-  QTS_Typeof(ctx: number, value: Ptr): number;
-  QTS_Throw(ctx: number, error: Ptr): Ptr;
-  QTS_NewError(ctx: number): Ptr;
-  QTS_NewFunction(ctx: number, name: string, length: number, isConstructor: boolean, hostRefId: number): Ptr;
-  QTS_ArgvGetJSValueConstPointer(argv: number, index: number): Ptr;
-  QTS_PromiseState(ctx: number, promise: Ptr): number;
-  QTS_PromiseResult(ctx: number, promise: Ptr): Ptr;
-}
-
-interface RawModule {
-  HEAPU8: Uint8Array;
-  _malloc(bytes: number): number;
-  _free(pointer: number): void;
-  callbacks: RawCallbacks;
-}
-
-interface RawCallbacks {
-  callFunction(asyncify: unknown, ctx: number, thisPtr: Ptr, argc: number, argv: number, hostRefId: number): Ptr;
-  shouldInterrupt(asyncify: unknown, rt: number): 0 | 1;
-  loadModuleSource(asyncify: unknown, rt: number, ctx: number, moduleName: string): number;
-  normalizeModule(asyncify: unknown, rt: number, ctx: number, base: string, name: string): number;
-  freeHostRef(asyncify: unknown, rt: number, id: number): void;
-}
-
-type ModuleLoader = (options: Record<string, unknown>) => Promise<unknown>;
+export type { Ptr } from './quickjs.ts';
 
 /** What the owner of an engine answers for it. */
 export interface EngineHost {
@@ -102,48 +43,14 @@ export type Outcome = { ok: true; value: Ptr } | { ok: false; exception: Ptr };
 
 export type SandboxErrorClass = SandboxThrow['jsClass'];
 
-interface Loaded {
-  wasm: WebAssembly.Module;
-  loader: ModuleLoader;
-  Ffi: new (module: unknown) => unknown;
-}
-
-let loaded: Promise<Loaded> | undefined;
-
-// Compiled once per process: instantiating an already compiled module takes 1-4 ms instead of ~20 ms.
-async function load(): Promise<Loaded> {
-  const fromQuickjs = createRequire(createRequire(import.meta.url).resolve('quickjs-emscripten'));
-  const wasmPath = fromQuickjs.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
-  const wasm = await WebAssembly.compile(readFileSync(wasmPath));
-  const loader = (await RELEASE_SYNC.importModuleLoader()) as unknown as ModuleLoader;
-  const Ffi = (await RELEASE_SYNC.importFFI()) as unknown as new (module: unknown) => unknown;
-  return { wasm, loader, Ffi };
-}
-
-const WASM_PAGE_BYTES = 64 * 1024;
-// The build's own initial memory (its C stack alone is 5 MiB); the instance may not start smaller.
-const WASM_INITIAL_BYTES = 16 * 1024 * 1024;
 // QuickJS on wasm32 NaN-boxes values: a JSValue is 8 bytes, so argv[i] is argv + 8 i (checked in selfCheck).
 const JSVALUE_BYTES = 8;
 const ARGV_SLOTS_MAX = 16;
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  loaded ??= load();
-  const { wasm, loader, Ffi } = await loaded;
   const memoryBytes = Math.min(options.heapBytes + jsLimits.wasmMemoryMarginBytes, jsLimits.wasmMemoryBytesMax);
-  const wasmMemory = new WebAssembly.Memory({
-    initial: WASM_INITIAL_BYTES / WASM_PAGE_BYTES,
-    maximum: Math.max(WASM_INITIAL_BYTES, memoryBytes) / WASM_PAGE_BYTES,
-  });
-  const module = (await loader({
-    wasmMemory,
-    instantiateWasm(imports: WebAssembly.Imports, onSuccess: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
-      const instance = new WebAssembly.Instance(wasm, imports);
-      onSuccess(instance, wasm);
-      return instance.exports;
-    },
-  })) as RawModule;
-  return new Engine(module, new Ffi(module) as RawFfi, options);
+  const { module, ffi } = await instantiate(memoryBytes);
+  return new Engine(module, ffi, options);
 }
 
 export class Engine {
@@ -574,29 +481,4 @@ function selfCheck(ffi: RawFfi): void {
   // The argv arithmetic in `arg` assumes 8-byte JSValues; the C helper is the reference.
   assert(ffi.QTS_ArgvGetJSValueConstPointer(1024, 3) === 1024 + 3 * JSVALUE_BYTES, 'unexpected JSValue size in this QuickJS build');
   checked = true;
-}
-
-/**
- * How much of QuickJS's stack limit the host thread can back. QuickJS counts the C stack it uses in
- * linear memory, but each of its frames also takes V8's native stack, and more of it. Measured ratios
- * of native to linear-memory stack per nesting level: plain recursion 2.4, callbacks through
- * Array.prototype.map 2.8, JSON.parse 6.4, JSON.stringify 11.4, the parser on deeply nested source 15+.
- * If V8's stack runs out first, the overflow unwinds through QuickJS and the engine is lost (it is then
- * replaced, runtime.ts). An eighth of V8's stack, after a margin for the host frames below the call,
- * keeps recursion and JSON.parse a clean, catchable "stack overflow" inside the sandbox; only
- * JSON.stringify of very deep structures and eval of very deep source can still cost an engine.
- */
-export function hostStackBudgetBytes(): number {
-  return Math.floor((v8StackBytes() - HOST_FRAMES_MARGIN_BYTES) / 8);
-}
-
-const HOST_FRAMES_MARGIN_BYTES = 128 * 1024;
-
-function v8StackBytes(): number {
-  const fromFlag = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
-    .map((arg) => /^--stack[-_]size=(\d+)$/.exec(arg))
-    .find((match) => match !== null);
-  if (fromFlag) return Number(fromFlag[1]) * 1024;
-  if (!isMainThread && resourceLimits.stackSizeMb !== undefined) return resourceLimits.stackSizeMb * 1024 * 1024 - 64 * 1024;
-  return 984 * 1024; // V8's default on 64-bit platforms
 }

@@ -15,63 +15,18 @@ import * as crypto from './crypto.ts';
 import { canRead, canWrite, mapAccess, type AccessDecision, type ExecutionMode } from './kv-access.ts';
 import { jsLimits } from './limits.ts';
 import { BodyKind, Op, REQUEST_FIELDS, RESPOND_HAS_HEADERS } from './ops.ts';
+import {
+  checkResponseHeaders,
+  defaultContentType,
+  jsonDepth,
+  type ConsensusHooks,
+  type InvocationOutcome,
+  type InvokeHooks,
+  type JsRequest,
+  type LogLevel,
+} from './invocation.ts';
 
-/** The request as the frontend hands it over (CCF's request object is built from it, lazily). */
-export interface JsRequest {
-  method: string;
-  /** Request path without the query, e.g. `/app/log/private`. */
-  path: string;
-  /** Raw query string without `?`. */
-  query: string;
-  /** The endpoint's path template as registered, e.g. `/app/records/{id}`. */
-  route: string;
-  /** Lower-case header names. */
-  headers: Record<string, string>;
-  params: Record<string, string>;
-  body: Uint8Array;
-  /** CCF's caller identity object (`{policy, id, data, cert}` …), JSON-compatible, or null. */
-  caller: unknown;
-  /** Defaults to path + `?` + query. */
-  url?: string;
-}
-
-export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
-
-/** What `ccf.consensus` reads; the enclave provides it. */
-export interface ConsensusHooks {
-  lastCommittedTxId(): { view: number; seqno: number };
-  statusForTxId(view: number, seqno: number): TxStatus;
-  /** undefined: no such seqno (the sandbox sees null). */
-  viewForSeqno(seqno: number): number | undefined;
-}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-export interface InvokeHooks {
-  consensus?: ConsensusHooks;
-  /** console.* output of the app, one bounded line at a time. */
-  log?: (level: LogLevel, line: string) => void;
-  // TODO(historical): `historicalState` for 'historical' endpoints (CCF's ccf.historicalState: the state,
-  // receipt and read-only kv as of a past transaction) and `ccf.historical.getStateRange`. The sandbox
-  // already has the names; they throw until the enclave's historical query support lands.
-}
-
-export interface JsResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
-
-/** What a handler left behind: a response (or why there is none) and its requests to the caller. */
-export interface InvocationOutcome {
-  response?: JsResponse;
-  /** Set when the handler returned something that is not a response. */
-  invalidResponse?: string;
-  /** An exception from an async handler (owned by the caller: describe, then free). */
-  asyncException?: Ptr;
-  applyWrites?: boolean;
-  claimsDigest?: Uint8Array;
-}
+export type { ConsensusHooks, InvocationOutcome, InvokeHooks, JsRequest, JsResponse, LogLevel, TxStatus } from './invocation.ts';
 
 interface Invocation {
   gen: number;
@@ -86,33 +41,6 @@ interface Invocation {
   outcome: InvocationOutcome;
 }
 
-const CONTENT_TYPES: Partial<Record<number, string>> = {
-  [BodyKind.text]: 'text/plain',
-  [BodyKind.textBytes]: 'text/plain',
-  [BodyKind.bytes]: 'application/octet-stream',
-  [BodyKind.json]: 'application/json',
-};
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** Deepest nesting of [ and { outside strings; the JSON need not be valid (the parser decides that). */
-export function jsonDepth(bytes: Uint8Array): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i += 1; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      depth += 1;
-      if (depth > deepest) deepest = depth;
-    } else if (c === 0x5d || c === 0x7d) depth -= 1;
-  }
-  return deepest;
-}
 const RANDOM_POOL_BYTES = 4096;
 
 export class SandboxHost implements EngineHost {
@@ -292,7 +220,7 @@ export class SandboxHost implements EngineHost {
       outcome.invalidResponse = `the response body is larger than ${jsLimits.responseBodyBytesMax} bytes`;
       return;
     }
-    const contentType = CONTENT_TYPES[kind];
+    const contentType = defaultContentType(kind);
     if (contentType !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
       headers['content-type'] = contentType;
     }
@@ -300,24 +228,12 @@ export class SandboxHost implements EngineHost {
   }
 
   #responseHeaders(json: string, outcome: InvocationOutcome): Record<string, string> | undefined {
-    const parsed = JSON.parse(json) as Record<string, string>;
-    const names = Object.keys(parsed);
-    if (names.length > jsLimits.responseHeadersMax) {
-      outcome.invalidResponse = `more than ${jsLimits.responseHeadersMax} response headers`;
+    const checked = checkResponseHeaders(JSON.parse(json) as Record<string, string>);
+    if (typeof checked === 'string') {
+      outcome.invalidResponse = checked;
       return undefined;
     }
-    let total = 0;
-    const headers: Record<string, string> = {};
-    for (const name of names) {
-      const value = parsed[name]!;
-      total += name.length + value.length;
-      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value) || total > jsLimits.responseHeaderBytesMax) {
-        outcome.invalidResponse = `Invalid endpoint function return value (header ${JSON.stringify(name.slice(0, 64))}).`;
-        return undefined;
-      }
-      headers[name] = value;
-    }
-    return headers;
+    return checked;
   }
 
   // ---- ccf.kv -----------------------------------------------------------------------------------

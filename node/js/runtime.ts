@@ -20,9 +20,11 @@
 import { KvError, type Tx } from '../kv/index.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 import { endpointTable, findEndpoint, validateBundle, type Bundle, type JsEndpoint, type JsEndpointTable } from './bundle.ts';
-import { createEngine, hostStackBudgetBytes, type Engine, type Ptr } from './engine.ts';
+import { createEngine, type Engine, type Ptr } from './engine.ts';
+import { hostStackBudgetBytes } from './stack.ts';
 import { JsError, assert, type JsErrorCode, type JsExceptionDetails } from './errors.ts';
-import { SandboxHost, type InvocationOutcome, type InvokeHooks, type JsRequest, type JsResponse } from './globals.ts';
+import { SandboxHost } from './globals.ts';
+import type { InvocationOutcome, InvokeHooks, JsRequest, JsResponse } from './invocation.ts';
 import { defaultRuntimeLimits, jsLimits, type JsRuntimeLimits } from './limits.ts';
 
 export interface JsAppOptions {

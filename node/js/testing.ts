@@ -3,7 +3,7 @@
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { JsRequest } from './globals.ts';
+import type { JsRequest } from './invocation.ts';
 
 /** `{metadata, modules}` from `<dir>/app.json` and every file under `<dir>/src`, named relative to src. */
 export function readBundleDirectory(dir: string): { metadata: unknown; modules: Array<{ name: string; module: string }> } {
