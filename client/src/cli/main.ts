@@ -4,20 +4,33 @@
 //   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--governance] [--json] [--no-progress]
 //         [--ledger-secret file [--show-private map]]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
+//   call <METHOD> <path> | tx <txid> | commit | receipt <txid>   (a service over HTTPS: http-commands.ts)
 //   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
-// Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error.
+// Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O or network error, 4 the service
+// refused the request (an HTTP error status), or the transaction was rolled back or not committed in time.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LedgerFormatError, ReceiptError, ReceiptErrorCode, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
+import {
+  CommitTimeoutError,
+  LedgerFormatError,
+  ReceiptError,
+  ReceiptErrorCode,
+  SynodClientError,
+  SynodHttpError,
+  SynodProtocolError,
+  TransactionInvalidError,
+  UsageError,
+  UsageErrorCode,
+} from '../errors.ts';
 import type { PrivateWrite } from '../audit/decrypting-audit.ts';
 import { bytesToHex, hexToBytes } from '../verify/encoding.ts';
 import { formatAudit, formatGovernance, formatPrivateWrites, formatReceipt, renderBytes } from './format.ts';
 // Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
 // pay for loading the curves, ASN.1 and CBOR libraries.
 
-export const ExitCode = { ok: 0, verificationFailed: 1, usage: 2, io: 3 } as const;
+export const ExitCode = { ok: 0, verificationFailed: 1, usage: 2, io: 3, requestFailed: 4 } as const;
 
 export const USAGE = `usage: synod <command> [options]
 
@@ -39,11 +52,30 @@ commands:
       --force                overwrite existing files
   sandbox [options]       start a local network (see: synod sandbox --help)
 
+commands that talk to a service (over HTTPS, trusting only the service certificate):
+  call <METHOD> <path>    send a request; prints the status, transaction ID and body
+      --data <text>          request body (content type application/json unless --content-type)
+      --data-file <file>     request body from a file
+      --wait                 wait until the write is committed
+  tx <txid> [--wait]      status of a transaction (Unknown, Pending, Committed, Invalid)
+  commit                  the latest committed transaction ID
+  receipt <txid>          wait for the receipt and verify it against the service certificate
+      --cose                 the COSE receipt (default: JSON)
+      --out <file>           write the receipt to a file
+  connection options:
+      --url <https://host:port>   the node (default: $SYNOD_URL)
+      --service-cert <pem>        the service certificate; required
+      --cert <pem> --key <pem>    identity (TLS client certificate unless --cose)
+      --member                    the identity is a member (COSE requests use ccf.gov.msg.* headers)
+      --cose                      authenticate by signing the body (COSE_Sign1) instead of TLS
+      --timeout-ms <ms>           request timeout, and how long --wait / receipt wait
+
 common options:
   --json                  machine-readable output on stdout
   --help                  this text
 
-exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O error`;
+exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O or network error,
+            4 request refused by the service (or transaction rolled back / not committed in time)`;
 
 export interface Output {
   stdout: (text: string) => void;
@@ -69,6 +101,11 @@ export async function main(argv: string[], out: Output = defaultOutput): Promise
         return await keygenCommand(rest, out);
       case 'sandbox':
         return await sandboxCommand(rest);
+      case 'call':
+      case 'tx':
+      case 'commit':
+      case 'receipt':
+        return await httpCommand(command, rest, out);
       case undefined:
       case 'help':
       case '--help':
@@ -83,12 +120,20 @@ export async function main(argv: string[], out: Output = defaultOutput): Promise
   }
 }
 
+async function httpCommand(command: 'call' | 'tx' | 'commit' | 'receipt', args: string[], out: Output): Promise<number> {
+  const commands = await import('./http-commands.ts');
+  const run = { call: commands.callCommand, tx: commands.txCommand, commit: commands.commitCommand, receipt: commands.receiptCommand }[command];
+  await run(args, out);
+  return ExitCode.ok;
+}
+
 function reportError(e: unknown, json: boolean, out: Output): number {
   const code = exitCodeFor(e);
-  const error =
+  const error: Record<string, unknown> =
     e instanceof SynodClientError
       ? { code: e.code, message: e.message }
       : { code: String((e as { code?: unknown }).code ?? 'CLIENT_INTERNAL'), message: (e as Error).message };
+  if (e instanceof SynodHttpError) error.status = e.status;
   if (json) out.stdout(JSON.stringify({ ok: false, error }));
   else out.stderr(`synod: ${error.message}${code === ExitCode.usage ? '\n(synod --help for usage)' : ''}`);
   return code;
@@ -96,6 +141,9 @@ function reportError(e: unknown, json: boolean, out: Output): number {
 
 function exitCodeFor(e: unknown): number {
   if (e instanceof ReceiptError || e instanceof LedgerFormatError) return ExitCode.verificationFailed;
+  if (e instanceof SynodHttpError || e instanceof SynodProtocolError || e instanceof TransactionInvalidError || e instanceof CommitTimeoutError) {
+    return ExitCode.requestFailed;
+  }
   if (e instanceof UsageError) return e.code === UsageErrorCode.io ? ExitCode.io : ExitCode.usage;
   // node:util parseArgs rejects unknown options and missing values with these codes.
   const code = (e as { code?: string }).code ?? '';
