@@ -18,6 +18,7 @@ export const ErrorCodes = {
   ServiceNotOpen: { status: 503, text: 'The service is not open for users yet.' },
   TransactionConflict: { status: 503, text: 'The transaction kept conflicting with concurrent ones; retry.' },
   Backpressure: { status: 503, text: 'The node is writing to disk as fast as it can; retry shortly.' },
+  ServiceUnavailable: { status: 503, text: 'The node cannot serve this right now; retry shortly.' },
   InternalError: { status: 500, text: 'The node failed to handle the request.' },
   NotImplemented: { status: 501, text: 'This node does not support that yet.' },
 } as const;

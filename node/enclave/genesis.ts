@@ -7,7 +7,7 @@ import { generateKeyPair } from '../crypto/keys.ts';
 import { createEndorsedCertificate, createSelfSignedCertificate, idFromCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import type { Tx } from '../kv/index.ts';
 import type { EnclaveSecrets } from './sealing.ts';
-import { writeJsApp } from './jsapp.ts';
+import { writeJsApp, writeJsRuntimeOptions } from './jsapp.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
 
 export interface GenesisConfig {
@@ -24,6 +24,8 @@ export interface GenesisConfig {
    * (validated there). The sandbox deploys its sample app this way until governance lands.
    */
   jsApp?: unknown;
+  /** CCF's set_js_runtime_options arguments (max_heap_bytes, max_stack_bytes, max_execution_time_ms). */
+  jsRuntimeOptions?: Record<string, unknown>;
 }
 
 export interface NodeAddresses {
@@ -70,6 +72,7 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
       if (member.encryptionPublicKeyPem) tx.map(Tables.memberEncryptionKeys).set(id, utf8(member.encryptionPublicKeyPem));
     }
     if (config.jsApp !== undefined) writeJsApp(tx, config.jsApp);
+    if (config.jsRuntimeOptions !== undefined) writeJsRuntimeOptions(tx, config.jsRuntimeOptions);
     for (const user of config.users) {
       const id = utf8(idFromCertificate(user.certPem));
       tx.map(Tables.userCerts).set(id, utf8(user.certPem));

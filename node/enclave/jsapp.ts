@@ -3,7 +3,7 @@
 // maps (set_js_app, remove_js_app, set_js_runtime_options) reloads the app; until the new one is ready the
 // old one keeps serving.
 
-import { loadJsApp, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRuntimeLimits } from '../js/index.ts';
+import { loadJsApp, runtimeLimitsFromCcf, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRuntimeLimits } from '../js/index.ts';
 import type { Store, Tx } from '../kv/index.ts';
 import { RpcError } from '../errors.ts';
 import type { Enclave } from './enclave.ts';
@@ -30,6 +30,12 @@ export function writeJsApp(tx: Tx, input: unknown): void {
   }
 }
 
+/** The effect of set_js_runtime_options: CCF's argument names, checked before they are stored. */
+export function writeJsRuntimeOptions(tx: Tx, options: Record<string, unknown>): void {
+  runtimeLimitsFromCcf(options);
+  tx.map(JsTables.runtimeOptions).set(UNIT_KEY, jsonBytes(options));
+}
+
 /** The effect of remove_js_app. */
 export function removeJsApp(tx: Tx): void {
   clearMap(tx, JsTables.modules);
@@ -54,9 +60,10 @@ export function readJsApp(store: Store): Bundle | undefined {
   return validateBundle({ metadata: { endpoints }, modules });
 }
 
-function readRuntimeLimits(store: Store): Partial<JsRuntimeLimits> | undefined {
+/** set_js_runtime_options stores CCF's field names (max_heap_bytes, max_stack_bytes, max_execution_time_ms). */
+function readRuntimeLimits(store: Store): JsRuntimeLimits | undefined {
   const raw = store.get(JsTables.runtimeOptions, UNIT_KEY);
-  return raw ? parseJsonBytes<Partial<JsRuntimeLimits>>(raw) : undefined;
+  return raw ? runtimeLimitsFromCcf(parseJsonBytes<Record<string, unknown>>(raw)) : undefined;
 }
 
 /** CCF's caller object for JS handlers: `{policy, id, data, cert}` for certificate policies. */
@@ -76,7 +83,9 @@ function callerObject(store: Store, caller: EndpointContext['caller']): unknown 
   };
 }
 
-function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave): Endpoint {
+type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: Log): Endpoint {
   const properties = endpoint.properties;
   const route = `/app${endpoint.path}`;
   const authn: AuthnPolicy[] = properties.authn_policies;
@@ -89,6 +98,8 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave): Endp
       statusForTxId: (view: number, seqno: number) => enclave.txStatus(view, seqno),
       viewForSeqno: (seqno: number) => enclave.consensus.viewOf(seqno),
     },
+    // console.* of the app goes to the node's log, marked as the app's (one bounded line at a time).
+    log: (level: string, line: string) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `app: ${line}`),
   };
   return {
     method: endpoint.method,
@@ -112,7 +123,9 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave): Endp
         caller: callerObject(enclave.store, ctx.caller),
       }, ctx.tx, hooks);
       if (!result.ok) {
-        throw new RpcError('InternalError', `The app failed: ${result.error.message}`, { code: result.error.code });
+        // An engine being replaced after a failure is a transient 503; everything else the app did is a 500.
+        const code = result.error.httpStatus === 503 ? 'ServiceUnavailable' : 'InternalError';
+        throw new RpcError(code, `The app failed: ${result.error.message}`, { code: result.error.code });
       }
       if (result.claimsDigest) ctx.setClaimsDigest(result.claimsDigest);
       if (result.applyWrites !== undefined) ctx.setApplyWrites(result.applyWrites);
@@ -130,7 +143,7 @@ export class JsAppManager {
   constructor(
     private readonly enclave: Enclave,
     private readonly frontend: Frontend,
-    private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    private readonly log: Log,
   ) {
     enclave.onMapsWritten((names) => {
       if (names.some((name) => name === JsTables.modules || name === JsTables.endpoints || name === JsTables.runtimeOptions)) {
@@ -172,7 +185,7 @@ export class JsAppManager {
       const limits = readRuntimeLimits(this.enclave.store);
       const app = await loadJsApp(bundle, limits ? { limits } : {});
       this.app = app;
-      this.frontend.setAppEndpoints(app.endpoints.map((endpoint) => mountEndpoint(app, endpoint, this.enclave)));
+      this.frontend.setAppEndpoints(app.endpoints.map((endpoint) => mountEndpoint(app, endpoint, this.enclave, this.log)));
       previous?.dispose();
       this.log('info', `JS app loaded: ${bundle.modules.length} module(s), ${app.endpoints.length} endpoint(s)`);
     } catch (error) {

@@ -32,6 +32,8 @@ export interface NodeConfig {
     open: boolean;
     /** A bundle folder (app.json + src/) to deploy in the genesis transaction. */
     jsAppDir?: string;
+    /** CCF's set_js_runtime_options arguments, applied in the genesis transaction. */
+    jsRuntimeOptions?: Record<string, unknown>;
   };
 }
 
@@ -101,7 +103,13 @@ function parseGenesis(raw: unknown, path: (field: string, value: unknown) => str
     users,
     open: g.open === true,
     ...(g.jsAppDir !== undefined ? { jsAppDir: path('genesis.jsAppDir', g.jsAppDir) } : {}),
+    ...(g.jsRuntimeOptions !== undefined ? { jsRuntimeOptions: parseObject('genesis.jsRuntimeOptions', g.jsRuntimeOptions) } : {}),
   };
+}
+
+function parseObject(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${field} must be an object`);
+  return value as Record<string, unknown>;
 }
 
 export const NATIVE_APPS = ['logging'] as const;

@@ -80,6 +80,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     users: config.genesis.users.map((u) => ({ certPem: readFileSync(u.certFile, 'utf8') })),
     open: config.genesis.open,
     ...(config.genesis.jsAppDir ? { jsApp: readBundleDir(config.genesis.jsAppDir) } : {}),
+    ...(config.genesis.jsRuntimeOptions ? { jsRuntimeOptions: config.genesis.jsRuntimeOptions } : {}),
   } : undefined;
 
   let enclave: Enclave | undefined;

@@ -27,7 +27,11 @@ export type LoggingApp = 'js' | 'native';
 
 export const LOGGING_JS_BUNDLE = join(REPO_ROOT, 'samples', 'logging-js');
 
-export async function startTestNetwork(extraConfig: Record<string, unknown> = {}, app: LoggingApp = 'js'): Promise<TestNetwork> {
+export async function startTestNetwork(
+  extraConfig: Record<string, unknown> = {},
+  app: LoggingApp = 'js',
+  genesisExtra: Record<string, unknown> = {},
+): Promise<TestNetwork> {
   const workspace = mkdtempSync(join(tmpdir(), 'synod-e2e-'));
   const common = join(workspace, 'sandbox_common');
   const dataDir = join(workspace, 'node0');
@@ -41,6 +45,7 @@ export async function startTestNetwork(extraConfig: Record<string, unknown> = {}
       users: [{ certFile: join(common, 'user0_cert.pem') }],
       open: true,
       ...(app === 'js' ? { jsAppDir: LOGGING_JS_BUNDLE } : {}),
+      ...genesisExtra,
     },
     nativeApps: app === 'native' ? ['logging'] : [],
     ...extraConfig,
