@@ -9,6 +9,9 @@
 //                     users:   "ccf.msg.type" (when given), "ccf.msg.created_at" (seconds) }
 // CCF reads the governance names for member requests and, by default, the `ccf.msg.*` names for
 // user requests. created_at feeds the service's replay protection, so it is the signing time.
+// The header map is CBOR in RFC 8949 §4.2.1 deterministic key order (cborg's default), as CCF's
+// current client writes it: test/client/cose-sign-ccf.test.ts re-signs the requests recorded in real
+// CCF ledgers and gets their protected header bytes exactly.
 import { UsageError, UsageErrorCode } from '../errors.ts';
 import { COSE_SIGN1_TAG, HEADER_ALG, HEADER_KID, algorithmForCurve, encodeCbor, sigStructure } from '../verify/cose.ts';
 import { concatBytes, utf8ToBytes } from '../verify/encoding.ts';
