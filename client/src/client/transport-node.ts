@@ -62,7 +62,7 @@ export class NodeHttpsTransport implements Transport {
       });
       const timer = setTimeout(() => fail(new SynodNetworkError(NetworkErrorCode.timeout, `${what}: no complete response within ${req.timeoutMs} ms`)), req.timeoutMs);
       outgoing.on('response', (res) => {
-        readBody(res, this.options.responseBytesMax, what).then((body) => {
+        readBody(res, this.options.responseBytesMax, what, fail).then((body) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
@@ -84,15 +84,18 @@ export class NodeHttpsTransport implements Transport {
 
 export const nodeHttpsTransport: TransportFactory = (options) => new NodeHttpsTransport(options);
 
-function readBody(res: IncomingMessage, bytesMax: number, what: string): Promise<Uint8Array> {
+/** Reads the whole body; an oversized one is reported through `fail` before the socket is torn down. */
+function readBody(res: IncomingMessage, bytesMax: number, what: string, fail: (e: SynodNetworkError) => void): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     res.on('data', (chunk: Buffer) => {
+      if (bytes > bytesMax) return;
       bytes += chunk.byteLength;
       if (bytes > bytesMax) {
+        // Settle first: destroying the response makes the request emit its own (less precise) error.
+        fail(new SynodNetworkError(NetworkErrorCode.responseTooLarge, `${what}: response larger than ${bytesMax} bytes`));
         res.destroy();
-        reject(new SynodNetworkError(NetworkErrorCode.responseTooLarge, `${what}: response larger than ${bytesMax} bytes`));
         return;
       }
       chunks.push(chunk);

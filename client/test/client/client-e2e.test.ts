@@ -127,6 +127,30 @@ describe('SynodClient on a real node', () => {
     expect(down.code).toBe('CLIENT_NETWORK');
   });
 
+  it('bounds response size and time to a response', async () => {
+    const url = `https://${net.node.status.rpcAddress}`;
+    const tiny = createClient({ url, serviceCert: net.serviceCert, responseBytesMax: 100 });
+    const big = (await tiny.get('/app/api').catch((e: unknown) => e)) as SynodNetworkError;
+    tiny.close();
+    expect(big).toBeInstanceOf(SynodNetworkError);
+    expect(big.code).toBe('CLIENT_RESPONSE_TOO_LARGE');
+    // A server that accepts connections and never answers (not even the TLS handshake).
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const hasty = createClient({ url: `https://127.0.0.1:${port}`, serviceCert: net.serviceCert, requestTimeoutMs: 200 });
+    const started = Date.now();
+    const slow = (await hasty.commit().catch((e: unknown) => e)) as SynodNetworkError;
+    hasty.close();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+    expect(slow).toBeInstanceOf(SynodNetworkError);
+    expect(slow.code).toBe('CLIENT_REQUEST_TIMEOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
   it('bounds its sockets: 40 concurrent calls queue on 2 sockets and all succeed', async () => {
     const url = `https://${net.node.status.rpcAddress}`;
     const narrow = createClient({ url, serviceCert: net.serviceCert, socketsMax: 2 });
