@@ -27,6 +27,13 @@ export async function importLedgerSecret(secret: Uint8Array): Promise<CryptoKey>
  * encrypted it. GCM cannot tell which byte changed, only that the entry is not as written.
  */
 export async function decryptPrivateDomain(entry: LedgerEntry, key: CryptoKey): Promise<Uint8Array | undefined> {
+  const bytesOf = (v: unknown, length?: number): boolean => v instanceof Uint8Array && (length === undefined || v.length === length);
+  if (!entry || !bytesOf(entry.iv, 12) || !bytesOf(entry.gcmTag, 16) || !bytesOf(entry.publicDomainBytes) || !bytesOf(entry.privateDomain)) {
+    throw new UsageError(UsageErrorCode.invalidArgument, 'decryptPrivateDomain needs a parsed ledger entry (parseEntry)');
+  }
+  if ((key as CryptoKey | undefined)?.algorithm?.name !== 'AES-GCM') {
+    throw new UsageError(UsageErrorCode.invalidArgument, 'decryptPrivateDomain needs the key from importLedgerSecret');
+  }
   try {
     const plaintext = await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: entry.iv as BufferSource, additionalData: entry.publicDomainBytes as BufferSource, tagLength: GCM_TAG_BITS },
