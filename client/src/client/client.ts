@@ -141,7 +141,12 @@ export class SynodClient {
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = String(value);
-    let encoded = encodeBody(body);
+    let encoded: ReturnType<typeof encodeBody>;
+    try {
+      encoded = encodeBody(body);
+    } catch (e) {
+      throw invalid(`the body cannot be sent: ${(e as Error).message}`);
+    }
     if (encoded && encoded.bytes.byteLength > clientLimits.requestBodyBytesMax) throw invalid(`the body is larger than ${clientLimits.requestBodyBytesMax} bytes`);
     if (this.auth === 'cose' && method !== 'GET' && options.cose !== false) {
       const signed = await this.sign(path, encoded?.bytes ?? new Uint8Array(0), options.cose);

@@ -170,6 +170,9 @@ describe('requests', () => {
   it('validates its input before sending anything', async () => {
     const { c, transport } = client(() => json(200, {}));
     await expect(c.get('app/x')).rejects.toThrow(/path must start with/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(c.post('/x', cyclic)).rejects.toThrow(/the body cannot be sent/);
     await expect(c.call('get', '/x')).rejects.toThrow(/method/);
     await expect(c.waitForCommit('2')).rejects.toThrow(/transaction ID/);
     await expect(c.getReceipt('0.5')).rejects.toThrow(/transaction ID/);
