@@ -20,6 +20,17 @@ export interface StoredEntry {
   offset: number;
 }
 
+export interface EntryLocation {
+  file: string;
+  state: ChunkState;
+  /** The entry's index in its chunk. */
+  index: number;
+  /** Entries in the chunk. */
+  count: number;
+  /** Open chunk only: the entry's bytes [start, end) in the file. */
+  range?: { start: number; end: number };
+}
+
 export interface LedgerReadResult {
   entries: StoredEntry[];
   /** The newest file ends inside an entry (or its header, or an unfinished table): a torn write. */
@@ -89,6 +100,42 @@ export class ChunkFiles {
 
   get isEmpty(): boolean {
     return this.#chunks.length === 0;
+  }
+
+  /** The state of the chunk holding `seqno`, or undefined when none does. */
+  stateOf(seqno: number): ChunkState | undefined {
+    return this.#chunkOf(seqno)?.state;
+  }
+
+  /**
+   * Where the entry at `seqno` is on disk, or undefined when no chunk holds it. For the open chunk the
+   * byte range comes from the in-memory positions; a complete chunk's range is in its offset table.
+   * Valid until the next change to the files (callers serialise), except for a `.committed` chunk,
+   * which never changes.
+   */
+  locate(seqno: number): EntryLocation | undefined {
+    const chunk = this.#chunkOf(seqno);
+    if (chunk === undefined) return undefined;
+    const index = seqno - chunk.first;
+    const location: EntryLocation = { file: this.#nameOf(chunk), state: chunk.state, index, count: chunk.count };
+    if (chunk.state === 'open') {
+      const start = chunk.positions[index];
+      if (start === undefined) throw new Error(`ledger assertion failed: no position for seqno ${seqno} in the open chunk`);
+      location.range = { start, end: chunk.positions[index + 1] ?? chunk.bytes };
+    }
+    return location;
+  }
+
+  #chunkOf(seqno: number): Chunk | undefined {
+    let low = 0;
+    let high = this.#chunks.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lastOf(this.#chunks[middle]!) < seqno) low = middle + 1;
+      else high = middle;
+    }
+    const chunk = this.#chunks[low];
+    return chunk !== undefined && seqno >= chunk.first && seqno <= lastOf(chunk) ? chunk : undefined;
   }
 
   /** The entries on disk, in order, from `fromSeqno` (whole chunks below it are skipped unread). */

@@ -22,8 +22,10 @@ import { CHUNK_POSITION_MAX } from '../../ledger/chunk.ts';
 import { LedgerCorruptError } from '../../errors.ts';
 import { ChunkFiles, type DiskStep, type LedgerFilesStats, type LedgerReadResult } from './chunks.ts';
 import { LedgerFilesError } from './errors.ts';
+import { EntryReader, type EntryReaderStats } from './read.ts';
 
 export type { DiskStep, LedgerFilesStats, LedgerReadResult, StoredEntry } from './chunks.ts';
+export type { EntryReaderStats } from './read.ts';
 
 export interface LedgerFilesOptions {
   /** A chunk closes at the first signature once it has grown past this. */
@@ -55,6 +57,7 @@ export class LedgerFiles {
   readonly stats: LedgerFilesStats = { batches: 0, writes: 0, fileSyncs: 0, dirSyncs: 0, chunksClosed: 0 };
   readonly #pendingEntriesMax: number;
   readonly #disk: ChunkFiles;
+  readonly #reader: EntryReader;
   #pending: Pending[] = [];
   #inFlight: Pending[] = [];
   #waiters: Waiter[] = [];
@@ -77,6 +80,7 @@ export class LedgerFiles {
     }
     this.#pendingEntriesMax = options.pendingEntriesMax ?? 2 * limits.ledgerPendingEntriesMax;
     this.#disk = new ChunkFiles(dir, chunkSizeBytes, options.onStep ?? (() => {}), this.stats);
+    this.#reader = new EntryReader(dir);
   }
 
   /** Opens (creating if needed) a ledger folder, repairing only what a crash can leave in the framing. */
@@ -106,6 +110,29 @@ export class LedgerFiles {
   /** The entries on disk, in order, from `fromSeqno` (whole chunks below it are skipped unread). */
   readAll(fromSeqno = 0): Promise<LedgerReadResult> {
     return this.#enqueue(() => this.#disk.readAll(fromSeqno), false);
+  }
+
+  /**
+   * One committed entry, read back from its chunk file (or from memory while it still waits for the
+   * disk); undefined when `seqno` is not committed or not in this ledger. A `.committed` chunk never
+   * changes again, so it is read at once; any other chunk waits for the writes queued before the read.
+   */
+  async readEntry(seqno: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(seqno) || seqno < 1) throw new LedgerFilesError('LEDGER_FILES_ARGUMENT', `bad seqno ${seqno}`);
+    this.#assertUsable();
+    if (seqno > this.#committedSeqno || seqno > this.#lastSeqno) return undefined;
+    const buffered = bufferedEntry(this.#inFlight, seqno) ?? bufferedEntry(this.#pending, seqno);
+    if (buffered !== undefined) return buffered.slice();
+    if (this.#disk.stateOf(seqno) === 'committed') return this.#reader.read(this.#disk.locate(seqno)!);
+    return this.#enqueue(async () => {
+      const current = this.#disk.locate(seqno);
+      return current === undefined ? undefined : this.#reader.read(current);
+    }, false);
+  }
+
+  /** Counters of single-entry reads (offset tables read and reused). */
+  get readStats(): Readonly<EntryReaderStats> {
+    return this.#reader.stats;
   }
 
   /** Buffers an entry; it becomes durable with the next `flush`. Seqnos must follow on. */
@@ -252,4 +279,12 @@ export class LedgerFiles {
       () => this.#settle(),
     );
   }
+}
+
+/** The bytes of `seqno` if it is among `entries` (consecutive seqnos), else undefined. */
+function bufferedEntry(entries: readonly Pending[], seqno: number): Uint8Array | undefined {
+  const first = entries[0];
+  if (first === undefined || seqno < first.seqno) return undefined;
+  const entry = entries[seqno - first.seqno];
+  return entry?.seqno === seqno ? entry.bytes : undefined;
 }
