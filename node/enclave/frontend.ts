@@ -9,17 +9,28 @@ import { RpcError } from '../errors.ts';
 import type { Enclave } from './enclave.ts';
 import { Tables, utf8, fromUtf8, parseJsonBytes, UNIT_KEY, type ServiceInfo } from './tables.ts';
 import { builtinEndpoints } from './builtins.ts';
+import { MonotonicClock } from './auth/clock.ts';
+import { authenticateCoseSign1, type CoseIdentity } from './auth/cose-sign1.ts';
+import { type Refusal, refuse } from './auth/errors.ts';
+import { authenticateJwt, type JwtIdentity } from './auth/jwt.ts';
 
 /** CCF's policy names, or a conjunction `{all_of: [...]}` that needs every named policy to pass. */
 export type AuthnPolicy = string | { all_of: string[] };
 
-/** Policies the frontend checks today; the others (jwt, *_cose_sign1) fail with a clear message. */
+/** Policies decided by the TLS client certificate; jwt, *_cose_sign1 and no_auth are checked in checkPolicy. */
 const CERTIFICATE_POLICIES = new Set(['user_cert', 'member_cert', 'any_cert']);
 
+/** Who the request is from, as the policy that accepted it established (CCF's AuthnIdentity). */
 export interface Caller {
   policy: string;
-  /** User or member ID: hex SHA-256 of the certificate DER. */
+  /** User or member ID (hex SHA-256 of the certificate DER): certificate and COSE_Sign1 policies. */
   id?: string;
+  /** jwt: the verified token and the issuer whose key verified it. */
+  jwt?: JwtIdentity;
+  /** user_cose_sign1 / member_cose_sign1: the signed payload and protected header. */
+  cose?: CoseIdentity;
+  /** An `all_of` conjunction: every policy's caller, in order; the fields above are the first one's. */
+  allOf?: Caller[];
 }
 
 export interface EndpointRequest {
@@ -82,6 +93,8 @@ export class Frontend {
   private readonly fixedEndpoints: Endpoint[];
   private appEndpoints: Endpoint[] = [];
   private serviceStatusCache: { raw: Uint8Array | undefined; status: ServiceInfo['status'] | undefined } = { raw: undefined, status: undefined };
+  /** Time for JWT exp/nbf: untrusted host time that never runs backwards (auth/clock.ts). */
+  private readonly authClock = new MonotonicClock();
 
   constructor(
     private readonly enclave: Enclave,
@@ -134,7 +147,7 @@ export class Frontend {
 
   private dispatch(request: RequestMessage): ResponseMessage {
     const { endpoint, params } = this.route(request.method, request.path);
-    const caller = this.authenticate(endpoint, request.clientCertDer);
+    const caller = this.authenticate(endpoint, request);
     const req = makeRequest(request, params, caller);
     if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
@@ -181,36 +194,61 @@ export class Frontend {
     throw new RpcError('UnknownURLPath', `Unknown path: ${path}`);
   }
 
-  private authenticate(endpoint: Endpoint, certDer: Uint8Array | undefined): Caller {
-    const failures: string[] = [];
+  /**
+   * The caller of the first policy that accepts the request (an `all_of` entry needs all its policies).
+   * A refusal names every policy tried and the check that failed for it; `details` carries their codes.
+   */
+  private authenticate(endpoint: Endpoint, request: RequestMessage): Caller {
+    const failures: Array<Refusal & { policy: string }> = [];
     for (const policy of endpoint.authn) {
       const names = typeof policy === 'string' ? [policy] : policy.all_of;
-      let caller: Caller | undefined;
+      const callers: Caller[] = [];
       for (const name of names) {
-        const result = this.checkPolicy(name, certDer);
-        if (typeof result === 'string') {
-          failures.push(result);
-          caller = undefined;
+        const result = this.checkPolicy(name, request);
+        if ('ok' in result) {
+          failures.push({ ...result, policy: name });
           break;
         }
-        caller ??= result;
+        callers.push(result);
       }
-      if (caller) return caller;
+      if (callers.length === names.length && callers.length > 0) {
+        return typeof policy === 'string' ? callers[0]! : { ...callers[0]!, allOf: callers };
+      }
     }
-    throw new RpcError('Unauthorized', failures.join('; ') || 'no authentication policy accepted the request');
+    if (failures.length === 0) throw new RpcError('Unauthorized', 'no authentication policy accepted the request');
+    throw new RpcError(
+      'Unauthorized',
+      failures.map((f) => `${f.policy}: ${f.message}`).join('; '),
+      failures.map((f) => ({ code: f.code, message: `${f.policy}: ${f.message}` })),
+    );
   }
 
   /** The caller if `policy` accepts the request, else why not. */
-  private checkPolicy(policy: string, certDer: Uint8Array | undefined): Caller | string {
-    if (policy === 'no_auth') return { policy };
-    if (!CERTIFICATE_POLICIES.has(policy)) return `${policy}: not supported by this node yet`;
-    if (!certDer) return `${policy}: no client certificate presented`;
+  private checkPolicy(policy: string, request: RequestMessage): Caller | Refusal {
+    const store = this.enclave.store;
+    switch (policy) {
+      case 'no_auth':
+        return { policy };
+      case 'jwt': {
+        const outcome = authenticateJwt(store, request.headers.authorization, this.authClock.nowSeconds());
+        return outcome.ok ? { policy, jwt: outcome.jwt } : outcome;
+      }
+      case 'user_cose_sign1':
+      case 'member_cose_sign1': {
+        const role = policy === 'user_cose_sign1' ? 'user' : 'member';
+        const outcome = authenticateCoseSign1(store, role, request.headers['content-type'], request.body);
+        return outcome.ok ? { policy, id: outcome.id, cose: outcome.cose } : outcome;
+      }
+    }
+    if (!CERTIFICATE_POLICIES.has(policy)) return refuse('PolicyNotSupported', 'not supported by this node');
+    const certDer = request.clientCertDer;
+    if (!certDer) return refuse('NoClientCertificate', 'no client certificate presented');
     const id = toHex(sha256(certDer));
     const key = utf8(id);
-    const isUser = policy !== 'member_cert' && this.enclave.store.get(Tables.userCerts, key) !== undefined;
-    const isMember = policy !== 'user_cert' && this.enclave.store.get(Tables.memberCerts, key) !== undefined;
+    const isUser = policy !== 'member_cert' && store.get(Tables.userCerts, key) !== undefined;
+    const isMember = policy !== 'user_cert' && store.get(Tables.memberCerts, key) !== undefined;
     if (isUser || isMember) return { policy, id };
-    return `${policy}: certificate ${id} is not registered for this policy`;
+    return refuse('CertificateNotRegistered', `certificate ${id} is not registered for this policy`);
   }
 
   /**

@@ -8,6 +8,7 @@ import { createEndorsedCertificate, createSelfSignedCertificate, idFromCertifica
 import type { Tx } from '../kv/index.ts';
 import type { EnclaveSecrets } from './sealing.ts';
 import { writeJsApp, writeJsRuntimeOptions } from './jsapp.ts';
+import { writeJwtIssuer, writeJwtPublicSigningKeys } from './auth/jwt.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
 
 export interface GenesisConfig {
@@ -26,6 +27,11 @@ export interface GenesisConfig {
   jsApp?: unknown;
   /** CCF's set_js_runtime_options arguments (max_heap_bytes, max_stack_bytes, max_execution_time_ms). */
   jsRuntimeOptions?: Record<string, unknown>;
+  /**
+   * JWT issuers to register, each as a set_jwt_issuer proposal carrying its JWKS would: the keys, then
+   * the issuer (metadata defaults to `{issuer, auto_refresh: false}`). Validated there.
+   */
+  jwtIssuers?: Array<{ issuer: string; metadata?: Record<string, unknown>; jwks?: unknown }>;
 }
 
 export interface NodeAddresses {
@@ -77,6 +83,10 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
       const id = utf8(idFromCertificate(user.certPem));
       tx.map(Tables.userCerts).set(id, utf8(user.certPem));
       tx.map(Tables.userInfo).set(id, jsonBytes({ user_data: user.userData ?? null }));
+    }
+    for (const { issuer, metadata, jwks } of config.jwtIssuers ?? []) {
+      if (jwks !== undefined) writeJwtPublicSigningKeys(tx, issuer, jwks);
+      writeJwtIssuer(tx, issuer, metadata ?? { issuer, auto_refresh: false });
     }
   };
 }

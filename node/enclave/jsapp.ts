@@ -66,10 +66,25 @@ function readRuntimeLimits(store: Store): JsRuntimeLimits | undefined {
   return raw ? runtimeLimitsFromCcf(parseJsonBytes<Record<string, unknown>>(raw)) : undefined;
 }
 
-/** CCF's caller object for JS handlers: `{policy, id, data, cert}` for certificate policies. */
+/**
+ * CCF's caller object for JS handlers (src/js/extensions/ccf/request.cpp, create_caller_ident_obj):
+ * - certificate policies: `{policy, id, data, cert}`;
+ * - jwt: `{policy: "jwt", jwt: {keyIssuer, header, payload}}`;
+ * - user_cose_sign1 / member_cose_sign1: `{policy, id, data, cert, cose: {content, protectedHeader}}`;
+ * - all_of: `{policy: [names], <name>: <that policy's caller object>, …}`.
+ * The object crosses into the sandbox as JSON, so `cose.content` (an ArrayBuffer in CCF) travels as
+ * base64 text; `protectedHeader` (alg, kid and CCF's msg headers) is a Synod addition.
+ */
 function callerObject(store: Store, caller: EndpointContext['caller']): unknown {
+  if (caller.allOf) {
+    const object: Record<string, unknown> = { policy: caller.allOf.map((sub) => sub.policy) };
+    for (const sub of caller.allOf) object[sub.policy] = callerObject(store, { ...sub, allOf: undefined });
+    return object;
+  }
+  if (caller.jwt) return { policy: caller.policy, jwt: { keyIssuer: caller.jwt.keyIssuer, header: caller.jwt.header, payload: caller.jwt.payload } };
   if (caller.policy === 'no_auth' || !caller.id) return { policy: caller.policy };
-  const isUser = caller.policy === 'user_cert' || (caller.policy === 'any_cert' && store.get(Tables.userCerts, utf8(caller.id)));
+  const isUser = caller.policy === 'user_cert' || caller.policy === 'user_cose_sign1' ||
+    (caller.policy === 'any_cert' && store.get(Tables.userCerts, utf8(caller.id)) !== undefined);
   const certs = isUser ? Tables.userCerts : Tables.memberCerts;
   const info = isUser ? Tables.userInfo : Tables.memberInfo;
   const cert = store.get(certs, utf8(caller.id));
@@ -80,6 +95,9 @@ function callerObject(store: Store, caller: EndpointContext['caller']): unknown 
     id: caller.id,
     data: (isUser ? parsed.user_data : parsed.member_data) ?? null,
     cert: cert ? fromUtf8(cert) : null,
+    ...(caller.cose ? {
+      cose: { content: Buffer.from(caller.cose.content).toString('base64'), protectedHeader: caller.cose.protectedHeader },
+    } : {}),
   };
 }
 

@@ -34,6 +34,8 @@ export interface NodeConfig {
     jsAppDir?: string;
     /** CCF's set_js_runtime_options arguments, applied in the genesis transaction. */
     jsRuntimeOptions?: Record<string, unknown>;
+    /** JWT issuers registered in the genesis transaction, each with an optional JWKS file (JSON). */
+    jwtIssuers?: Array<{ issuer: string; jwksFile?: string }>;
   };
 }
 
@@ -104,7 +106,34 @@ function parseGenesis(raw: unknown, path: (field: string, value: unknown) => str
     open: g.open === true,
     ...(g.jsAppDir !== undefined ? { jsAppDir: path('genesis.jsAppDir', g.jsAppDir) } : {}),
     ...(g.jsRuntimeOptions !== undefined ? { jsRuntimeOptions: parseObject('genesis.jsRuntimeOptions', g.jsRuntimeOptions) } : {}),
+    ...(g.jwtIssuers !== undefined ? { jwtIssuers: parseJwtIssuers(list('jwtIssuers'), path) } : {}),
   };
+}
+
+function parseJwtIssuers(raw: Array<Record<string, unknown>>, path: (field: string, value: unknown) => string): Array<{ issuer: string; jwksFile?: string }> {
+  const seen = new Set<string>();
+  return raw.map((entry, i) => {
+    if (typeof entry !== 'object' || entry === null) throw new ConfigError(`genesis.jwtIssuers[${i}] must be an object`);
+    if (typeof entry.issuer !== 'string' || entry.issuer.length === 0) throw new ConfigError(`genesis.jwtIssuers[${i}].issuer must be a non-empty string`);
+    if (seen.has(entry.issuer)) throw new ConfigError(`genesis.jwtIssuers[${i}].issuer ${JSON.stringify(entry.issuer)} is listed twice`);
+    seen.add(entry.issuer);
+    return {
+      issuer: entry.issuer,
+      ...(entry.jwksFile !== undefined ? { jwksFile: path(`genesis.jwtIssuers[${i}].jwksFile`, entry.jwksFile) } : {}),
+    };
+  });
+}
+
+/** Reads each issuer's JWKS file for the genesis transaction (where the keys themselves are validated). */
+export function readGenesisJwtIssuers(issuers: Array<{ issuer: string; jwksFile?: string }>): Array<{ issuer: string; jwks?: unknown }> {
+  return issuers.map(({ issuer, jwksFile }) => {
+    if (jwksFile === undefined) return { issuer };
+    try {
+      return { issuer, jwks: JSON.parse(readFileSync(jwksFile, 'utf8')) as unknown };
+    } catch (error) {
+      throw new ConfigError(`genesis.jwtIssuers: cannot read the JWKS of ${JSON.stringify(issuer)} from ${jwksFile}: ${(error as Error).message}`);
+    }
+  });
 }
 
 function parseObject(field: string, value: unknown): Record<string, unknown> {
