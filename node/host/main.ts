@@ -13,7 +13,7 @@ import { Enclave } from '../enclave/enclave.ts';
 import { Frontend } from '../enclave/frontend.ts';
 import type { GenesisConfig, NodeAddresses } from '../enclave/genesis.ts';
 import { LedgerFiles } from './ledger/files.ts';
-import { loadConfig, type NodeConfig } from './config.ts';
+import { loadConfig, readGenesisJwtIssuers, type NodeConfig } from './config.ts';
 import { startServer } from './server.ts';
 import { loggingApp } from '../apps/logging.ts';
 import { JsAppManager } from '../enclave/jsapp.ts';
@@ -81,6 +81,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     open: config.genesis.open,
     ...(config.genesis.jsAppDir ? { jsApp: readBundleDir(config.genesis.jsAppDir) } : {}),
     ...(config.genesis.jsRuntimeOptions ? { jsRuntimeOptions: config.genesis.jsRuntimeOptions } : {}),
+    ...(config.genesis.jwtIssuers ? { jwtIssuers: readGenesisJwtIssuers(config.genesis.jwtIssuers) } : {}),
   } : undefined;
 
   let enclave: Enclave | undefined;
