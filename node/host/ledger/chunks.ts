@@ -343,9 +343,9 @@ export class ChunkFiles {
   }
 
   async #rename(chunk: Chunk, state: ChunkState): Promise<void> {
-    const from = this.#nameOf(chunk);
+    // The model changes once the file has its new name: readers of `.committed` chunks do not queue.
+    await this.#renameFile(this.#nameOf(chunk), chunkName(chunk.first, lastOf(chunk), state));
     chunk.state = state;
-    await this.#renameFile(from, this.#nameOf(chunk));
   }
 
   async #renameFile(from: string, to: string): Promise<void> {

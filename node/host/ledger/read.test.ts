@@ -92,11 +92,14 @@ describe('LedgerFiles.readEntry', () => {
 
   it('reports a damaged offset table or entry header with file and offset, and keeps writing', async () => {
     const dir = tempDir();
+    const writer = await LedgerFiles.open(dir, { chunkSizeBytes: 200 });
+    await appendRange(writer, 1, 30);
+    writer.commit(30);
+    await writer.close();
     const files = await LedgerFiles.open(dir, { chunkSizeBytes: 200 });
-    await appendRange(files, 1, 30);
     files.commit(30);
-    await files.flush();
     const name = readdirSync(dir).find((n) => n.startsWith('ledger_1-'))!;
+    expect(name).toMatch(/\.committed$/);
     const path = join(dir, name);
     const original = readFileSync(path);
     const tableOffset = original.readUInt32LE(0);
