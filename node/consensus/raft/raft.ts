@@ -198,7 +198,10 @@ export class RaftNode {
     } else if (m.term < this.currentTerm) {
       // Answer stale leaders and pre-candidates with our term so they step down; drop the rest.
       if (m.type === 'append') {
-        this.send({ type: 'append-response', success: false, from: this.id, to: m.from, term: this.currentTerm, rejectedIndex: m.prevIndex, hintIndex: 0, hintTerm: 0, commit: this.log.commit });
+        this.send({
+          type: 'append-response', success: false, from: this.id, to: m.from, term: this.currentTerm,
+          rejectedIndex: m.prevIndex, hintIndex: 0, hintTerm: 0, commit: this.log.commit,
+        });
       } else if (m.type === 'vote' && m.preVote) {
         this.send({ type: 'vote-response', from: this.id, to: m.from, term: this.currentTerm, preVote: true, granted: false });
       }
@@ -278,7 +281,8 @@ export class RaftNode {
     const messages = this.outbox;
     this.outbox = [];
     if (this.signatureNeeded) this.signatureAnnounced = true;
-    const rd: Ready = { hardState, truncateAfter, entries, messages, committedEntries, softState: this.softState(), needSignature: this.signatureNeeded };
+    const softState = this.softState();
+    const rd: Ready = { hardState, truncateAfter, entries, messages, committedEntries, softState, needSignature: this.signatureNeeded };
     this.outstanding = rd;
     return rd;
   }
