@@ -4,6 +4,7 @@
 
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { BundleError } from './errors.ts';
 
 export interface BundleModule {
   name: string;
@@ -20,9 +21,7 @@ const MODULE_EXTENSIONS = ['.js', '.mjs'];
 /** A bundle is carried in one governance proposal: keep it well under the request body limit. */
 export const BUNDLE_BYTES_MAX = 900 * 1024;
 
-export class BundleError extends Error {
-  readonly code = 'InvalidBundle';
-}
+export { BundleError };
 
 function listModules(dir: string, root: string): string[] {
   const found: string[] = [];
