@@ -156,7 +156,7 @@ describe('COSE_Sign1 request authentication', () => {
       [Uint8Array.of(0xd2, ...encode([encode(new Map([[1, -35]])), new Map(), 'text', new Uint8Array(96)])), /payload must be a byte string/],
       [coseBody(user, null, userHeader(user)), /detached/],
       [Uint8Array.of(0xd2, ...encode([encode([1, -35]), new Map(), payload, new Uint8Array(96)])), /must be a CBOR map/],
-      [Uint8Array.of(0xd2, ...encode([encode(new Map([[1, -35], [4, utf8(user.id)]])), new Map(), payload, 'sig'])), /signature must be a byte string/],
+      [Uint8Array.of(0xd2, ...encode([encode(new Map<number, unknown>([[1, -35], [4, utf8(user.id)]])), new Map(), payload, 'sig'])), /signature must be a byte string/],
       // The unprotected header nested absurdly deep: refused as malformed, not a crash.
       [deeplyNested(200_000), /not valid CBOR/],
     ];

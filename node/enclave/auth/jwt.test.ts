@@ -23,7 +23,7 @@ function storeWith(write: (tx: Tx) => void): Store {
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISSUER, sub: 'alice', nbf: NOW - 60, exp: NOW + 3600, ...extra });
 const bearer = (token: string) => `Bearer ${token}`;
 
-function expectRefused(outcome: JwtOutcome, code: string, message?: RegExp): void {
+function expectRefused(outcome: JwtOutcome | ReturnType<typeof parseJwt>, code: string, message?: RegExp): void {
   expect(outcome.ok, JSON.stringify(outcome)).toBe(false);
   if (outcome.ok) return;
   expect(outcome.code).toBe(code);
