@@ -51,6 +51,13 @@ export interface HostPort {
   ledgerTruncate(seqno: number): Promise<void>;
   /** enclave → host: ledgerCommit. Entries up to `seqno` are committed; chunks may be sealed. */
   ledgerCommit(seqno: number): void;
+  /**
+   * enclave → host: ledgerRead. The bytes of one committed entry as stored (private domain still
+   * encrypted), or undefined when the host has none. The answer is hostile input: the enclave checks it
+   * against the write-set digest it recorded for `seqno` before decoding it. A host without a ledger to
+   * read from leaves this out, and historical queries are then not served.
+   */
+  ledgerRead?(seqno: number): Promise<Uint8Array | undefined>;
   /** enclave → host: sealedWrite. Persist an already-encrypted blob of the enclave's secrets. */
   sealedWrite(blob: Uint8Array): Promise<void>;
   /** enclave → host: log. */

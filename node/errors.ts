@@ -4,6 +4,8 @@
 export const ErrorCodes = {
   InvalidInput: { status: 400, text: 'The request is malformed.' },
   InvalidTransactionId: { status: 400, text: 'transaction_id must be "<view>.<seqno>" with positive integers.' },
+  MissingRequiredHeader: { status: 400, text: 'A header this endpoint needs is missing.' },
+  InvalidHeaderValue: { status: 400, text: 'A header has a value this endpoint cannot use.' },
   Unauthorized: { status: 401, text: 'The caller is not authenticated for this endpoint.' },
   Forbidden: { status: 403, text: 'The caller may not do this.' },
   ResourceNotFound: { status: 404, text: 'No such resource.' },

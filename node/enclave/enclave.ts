@@ -10,7 +10,7 @@ import { digestSigner } from '../crypto/keys.ts';
 import { nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { SingleNodeConsensus } from '../consensus/single.ts';
 import type { Consensus, ReplicatedEntry } from '../consensus/seam.ts';
-import { encodeEntry, leafFromDigests, LedgerSecret } from '../ledger/index.ts';
+import { decodeEntry, encodeEntry, leafFromDigests, LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
@@ -252,6 +252,15 @@ export class Enclave {
       commitEvidence: this.ledgerSecret.commitEvidence(view, seqno),
       claimsDigest: this.history.claimsDigest(seqno),
     }, this.tree.proof(seqno, covering.seqno));
+  }
+
+  /**
+   * Decodes one of this ledger's entries with the ledger secret (GCM tag checked, private domain
+   * decrypted), for historical queries; the secret itself stays here. Callers check the bytes against
+   * the recorded write-set digest first: they come back from the host.
+   */
+  decodeLedgerEntry(bytes: Uint8Array): DecodedEntry {
+    return decodeEntry(bytes, this.ledgerSecret);
   }
 
   get lastSeqno(): number {

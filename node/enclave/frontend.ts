@@ -2,13 +2,14 @@
 // authentication policies, executes the handler in a KV transaction, and turns every expected failure into
 // CCF's error body `{"error": {"code", "message"}}`. The host below only moves bytes.
 
-import type { RequestMessage, ResponseMessage } from '../boundary.ts';
+import type { HostPort, RequestMessage, ResponseMessage } from '../boundary.ts';
 import { sha256, toHex } from '../crypto/hash.ts';
 import type { Tx } from '../kv/index.ts';
 import { RpcError } from '../errors.ts';
 import type { Enclave } from './enclave.ts';
 import { Tables, utf8, fromUtf8, parseJsonBytes, UNIT_KEY, type ServiceInfo } from './tables.ts';
 import { builtinEndpoints } from './builtins.ts';
+import { historicalState, transactionIdFromHeaders, type HistoricalState } from './historical.ts';
 import { MonotonicClock } from './auth/clock.ts';
 import { authenticateCoseSign1, type CoseIdentity } from './auth/cose-sign1.ts';
 import { type Refusal, refuse } from './auth/errors.ts';
@@ -52,6 +53,8 @@ export interface EndpointContext extends EndpointRequest {
   setClaimsDigest(digest: Uint8Array): void;
   /** Overrides "writes apply on a 2xx response" (CCF's ccf.rpc.setApplyWrites). */
   setApplyWrites(apply: boolean): void;
+  /** Historical endpoints: the state as of the transaction named in the x-ms-ccf-transaction-id header. */
+  historical?: HistoricalState;
 }
 
 export interface EndpointResponse {
@@ -65,8 +68,11 @@ export interface Endpoint {
   /** Path below the service root, with `{name}` parameters, e.g. `/app/log/private`. */
   path: string;
   authn: AuthnPolicy[];
-  /** readwrite: runs in a transaction whose writes apply on 2xx; readonly: writes are refused. */
-  mode: 'readwrite' | 'readonly';
+  /**
+   * readwrite: runs in a transaction whose writes apply on 2xx; readonly: writes are refused; historical:
+   * readonly, with `historical` set to the state as of the TxID in the x-ms-ccf-transaction-id header.
+   */
+  mode: 'readwrite' | 'readonly' | 'historical';
   /** Built-in endpoints answer from node state and need no open service or transaction. */
   builtin?: (req: EndpointRequest, enclave: Enclave) => EndpointResponse;
   handler?: (ctx: EndpointContext) => EndpointResponse;
@@ -96,9 +102,11 @@ export class Frontend {
   /** Time for JWT exp/nbf: untrusted host time that never runs backwards (auth/clock.ts). */
   private readonly authClock = new MonotonicClock();
 
+  /** `host` reads ledger entries back for historical endpoints; without it they answer 501. */
   constructor(
     private readonly enclave: Enclave,
     apps: readonly NativeApp[],
+    private readonly host?: HostPort,
   ) {
     this.fixedEndpoints = [...builtinEndpoints(() => this.describe()), ...apps.flatMap((app) => app.endpoints)];
     this.rebuildRoutes();
@@ -118,14 +126,20 @@ export class Frontend {
     for (const endpoint of [...this.appEndpoints, ...this.fixedEndpoints]) this.register(endpoint);
   }
 
-  handle(request: RequestMessage): ResponseMessage {
+  /** Answers at once, except historical endpoints, which wait for a ledger entry from the host. */
+  handle(request: RequestMessage): ResponseMessage | Promise<ResponseMessage> {
     const started = performance.now();
-    let response: ResponseMessage;
+    let response: ResponseMessage | Promise<ResponseMessage>;
     try {
       response = this.dispatch(request);
     } catch (error) {
       response = errorResponse(error);
     }
+    if (response instanceof Promise) return response.catch(errorResponse).then((answer) => this.answered(answer, started));
+    return this.answered(response, started);
+  }
+
+  private answered(response: ResponseMessage, started: number): ResponseMessage {
     this.enclave.metrics.countRequest(response.status);
     this.enclave.metrics.observeLatency(performance.now() - started);
     return response;
@@ -145,13 +159,14 @@ export class Frontend {
     }
   }
 
-  private dispatch(request: RequestMessage): ResponseMessage {
+  private dispatch(request: RequestMessage): ResponseMessage | Promise<ResponseMessage> {
     const { endpoint, params } = this.route(request.method, request.path);
     const caller = this.authenticate(endpoint, request);
     const req = makeRequest(request, params, caller);
     if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
     if (this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
+    if (endpoint.mode === 'historical') return this.dispatchHistorical(endpoint.handler, req);
     const handler = endpoint.handler;
     let claimsDigest: Uint8Array | undefined;
     let applyWrites: boolean | undefined;
@@ -173,6 +188,21 @@ export class Frontend {
     const response = toResponse(outcome.value);
     if (outcome.txid) response.headers['x-ms-ccf-transaction-id'] = outcome.txid;
     return response;
+  }
+
+  /**
+   * A historical endpoint: the TxID from its header must be committed; its state is fetched (the host
+   * reads the entry back), then the handler runs read-only against the current store, with the state.
+   */
+  private async dispatchHistorical(handler: NonNullable<Endpoint['handler']>, req: EndpointRequest): Promise<ResponseMessage> {
+    const { view, seqno } = transactionIdFromHeaders(req.headers);
+    if (this.host === undefined) throw new RpcError('NotImplemented', 'This node serves no historical queries.');
+    const historical = await historicalState(this.enclave, this.host, view, seqno);
+    const outcome = this.enclave.execute(
+      (tx) => handler({ ...req, tx, historical, setClaimsDigest: () => {}, setApplyWrites: () => {} }),
+      () => false,
+    );
+    return toResponse(outcome.value);
   }
 
   private route(method: string, path: string): { endpoint: Endpoint; params: Record<string, string> } {

@@ -123,13 +123,19 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
     method: endpoint.method,
     path: route,
     authn,
-    mode: properties.mode === 'readwrite' ? 'readwrite' : 'readonly',
+    mode: properties.mode,
     summary: `${properties.js_module}:${properties.js_function}`,
     ...(properties.openapi ? { openapi: properties.openapi } : {}),
     handler: (ctx: EndpointContext): EndpointResponse => {
-      if (properties.mode === 'historical') {
-        throw new RpcError('NotImplemented', 'historical endpoints are not supported yet');
+      // Historical: ccf.historicalState reads a Tx of its own on the state's store (never committed).
+      const historical = ctx.historical;
+      if ((properties.mode === 'historical') !== (historical !== undefined)) {
+        throw new RpcError('InternalError', `${properties.mode} endpoint ${route} ${historical ? 'given' : 'without'} a historical state`);
       }
+      const invokeHooks = historical === undefined ? hooks : {
+        ...hooks,
+        historical: { transactionId: historical.transactionId, receipt: historical.receipt, tx: historical.store.begin() },
+      };
       const result = app.invoke(endpoint, {
         method: ctx.method,
         path: ctx.path,
@@ -139,7 +145,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
         params: ctx.params,
         body: ctx.body,
         caller: callerObject(enclave.store, ctx.caller),
-      }, ctx.tx, hooks);
+      }, ctx.tx, invokeHooks);
       if (!result.ok) {
         // An engine being replaced after a failure is a transient 503; everything else the app did is a 500.
         const code = result.error.httpStatus === 503 ? 'ServiceUnavailable' : 'InternalError';

@@ -107,6 +107,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ledgerFlush: flush,
     ledgerTruncate: (seqno) => files.truncate(seqno),
     ledgerCommit: (seqno) => files.commit(seqno),
+    ledgerRead: (seqno) => files.readEntry(seqno),
     sealedWrite: async (blob) => writeDurable(sealedPath, blob),
     log,
   };
@@ -119,7 +120,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(genesis ? { genesis } : {}),
     addresses: nodeAddresses,
   });
-  const frontend = new Frontend(enclave, config.nativeApps.includes('logging') ? [loggingApp] : []);
+  const frontend = new Frontend(enclave, config.nativeApps.includes('logging') ? [loggingApp] : [], host);
   const jsApps = new JsAppManager(enclave, frontend, log);
   await jsApps.reload();
   const identity: TlsIdentityMessage = enclave.tlsIdentity();

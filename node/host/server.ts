@@ -13,7 +13,8 @@ export interface ServerOptions {
   host: string;
   port: number;
   requestsPerSecondPerClientMax: number;
-  handle: (request: RequestMessage) => ResponseMessage;
+  /** The enclave's frontend: most answers are immediate, historical queries wait for a ledger read. */
+  handle: (request: RequestMessage) => ResponseMessage | Promise<ResponseMessage>;
 }
 
 const peerCertificates = new WeakMap<object, Uint8Array | null>();
@@ -81,7 +82,11 @@ export async function startServer(options: ServerOptions): Promise<{ app: Fastif
     const code = status === 413 ? 'RequestBodyTooLarge' : status === 429 ? 'TooManyRequests' : status >= 500 ? 'InternalError' : 'InvalidInput';
     reply.code(status).header('content-type', 'application/json').send(errorBody(code, error.message));
   });
-  const route = (request: FastifyRequest, reply: FastifyReply): void => {
+  const send = (reply: FastifyReply, response: ResponseMessage): FastifyReply => reply.code(response.status).headers(response.headers).send(
+    typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength),
+  );
+  // Synchronous answers are sent at once; a promise is returned to fastify, which waits for it.
+  const route = (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined => {
     const url = request.raw.url ?? '/';
     const q = url.indexOf('?');
     const body = request.body instanceof Uint8Array ? request.body : new Uint8Array(0);
@@ -95,9 +100,9 @@ export async function startServer(options: ServerOptions): Promise<{ app: Fastif
       ...(clientCertDer ? { clientCertDer } : {}),
     };
     const response = options.handle(message);
-    reply.code(response.status).headers(response.headers).send(
-      typeof response.body === 'string' ? response.body : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength),
-    );
+    if (response instanceof Promise) return response.then((answer) => send(reply, answer));
+    send(reply, response);
+    return undefined;
   };
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler: route });
   app.route({ method: ['GET', 'POST'], url: '/', handler: route });

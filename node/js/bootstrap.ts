@@ -12,7 +12,7 @@
 // kv map handles over ArrayBuffers; converters; crypto; rpc; consensus. Request fields are fetched from
 // the host on first use, because parsing them all in the sandbox would cost more than most handlers.
 
-import { BodyKind, JwkKind, Op, REQUEST_FIELDS, REQUEST_JSON_FIELDS_FROM } from './ops.ts';
+import { BodyKind, HistoricalOp, JwkKind, Op, REQUEST_FIELDS, REQUEST_JSON_FIELDS_FROM } from './ops.ts';
 
 /** The script; evaluating it yields a function taking the host function. */
 export const BOOTSTRAP_SOURCE = String.raw`(function (host) {
@@ -20,6 +20,7 @@ export const BOOTSTRAP_SOURCE = String.raw`(function (host) {
 const O = ${JSON.stringify(Op)};
 const K = ${JSON.stringify(BodyKind)};
 const J = ${JSON.stringify(JwkKind)};
+const H = ${JSON.stringify(HistoricalOp)};
 const FIELDS = ${JSON.stringify(REQUEST_FIELDS)};
 const JSON_FROM = ${REQUEST_JSON_FIELDS_FROM};
 
@@ -42,6 +43,8 @@ const U8 = Uint8Array, DV = DataView, SafeArrayBuffer = ArrayBuffer, SafeMap = M
 const SafeTypeError = TypeError;
 const GEN = Symbol('request'), MAP = Symbol('map');
 let currentGen = 0;
+// 0: no request yet (modules loading), 1: a request without historical state, 2: a historical request.
+let historicalMode = 0;
 
 // Not byteLength-in-a-try: a throw builds a backtrace, which costs more than the whole call. A forged
 // prototype gets past instanceof, but the host checks again and finds no ArrayBuffer.
@@ -167,8 +170,9 @@ function respond(r) {
 function fail(e) { host(O.fail, e); }
 function settle(r) { try { respond(r); } catch (e) { fail(e); } }
 
-function invoke(fn, gen) {
+function invoke(fn, gen, historical) {
   currentGen = gen;
+  historicalMode = historical ? 2 : 1;
   const result = fn(new Request(gen));
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
     promiseThen(promiseResolve(result), settle, fail);
@@ -211,30 +215,55 @@ KvMap.prototype.forEach = function forEach(callback) {
 };
 defineProperty(KvMap.prototype, 'size', { get() { return host(O.kvSize, mapId(this)); }, configurable: true });
 
-const maps = new SafeMap();
-function openMap(name) {
-  if (typeof name !== 'string') return undefined;
-  let map = mapGet(maps, name);
-  if (map === undefined) {
-    if (indexOf(name, '\0') >= 0) throw new SafeTypeError('map names may not contain NUL characters');
-    map = new KvMap(host(O.kvOpen, name));
-    mapSet(maps, name, map);
-  }
-  return map;
-}
 // ccf.kv[name] makes a handle for any name, as CCF's exotic object does. A Proxy trap on every access
 // costs microseconds in QuickJS, so the Proxy sits behind a plain object as its prototype: the first
 // access to a name falls through to the trap, which caches the handle as an own property.
-const kvTrap = new SafeProxy(create(null), {
-  get(_target, name, receiver) {
-    const map = openMap(name);
-    if (map !== undefined && receiver === kv) defineProperty(kv, name, { value: map, writable: false, configurable: false });
+// openOp is kvOpen for ccf.kv, kvOpenHistorical for ccf.historicalState.kv (the host tells the ids apart).
+function makeKv(openOp) {
+  const maps = new SafeMap();
+  function openMap(name) {
+    if (typeof name !== 'string') return undefined;
+    let map = mapGet(maps, name);
+    if (map === undefined) {
+      if (indexOf(name, '\0') >= 0) throw new SafeTypeError('map names may not contain NUL characters');
+      map = new KvMap(host(openOp, name));
+      mapSet(maps, name, map);
+    }
     return map;
-  },
-  has(_target, name) { return typeof name === 'string'; },
-  set() { return false; },
+  }
+  const trap = new SafeProxy(create(null), {
+    get(_target, name, receiver) {
+      const map = openMap(name);
+      if (map !== undefined && receiver === kvObject) defineProperty(kvObject, name, { value: map, writable: false, configurable: false });
+      return map;
+    },
+    has(_target, name) { return typeof name === 'string'; },
+    set() { return false; },
+  });
+  const kvObject = create(trap);
+  return kvObject;
+}
+const kv = makeKv(O.kvOpen);
+
+// ---- ccf.historicalState ----
+// CCF sets ccf.historicalState for each request to a historical endpoint. Synod keeps one interpreter
+// for all requests, and @microsoft/ccf-app reads ccf.historicalState once, when its module loads: so one
+// object serves every historical request, its fields reading the current request's state. Inside a
+// request to another kind of endpoint ccf.historicalState is undefined, as in CCF.
+const historicalState = {};
+let receiptGen = -1, receipt;
+defineProperty(historicalState, 'transactionId', {
+  get() { return host(O.historical, H.transactionId); }, enumerable: true, configurable: true,
 });
-const kv = create(kvTrap);
+defineProperty(historicalState, 'receipt', {
+  get() {
+    if (receiptGen !== currentGen) { receipt = jsonParse(host(O.historical, H.receipt)); receiptGen = currentGen; }
+    return receipt;
+  },
+  enumerable: true,
+  configurable: true,
+});
+defineProperty(historicalState, 'kv', { value: makeKv(O.kvOpenHistorical), enumerable: true });
 
 // ---- converters ----
 function strToBuf(s) {
@@ -321,10 +350,9 @@ const ccf = {
     getViewForSeqno: (seqno) => host(O.viewForSeqno, SafeNumber(seqno)),
   },
   historical: {
-    getStateRange: (handle, start, end, expiry) => host(O.historical, 0),
-    dropCachedStates: (handle) => host(O.historical, 1),
+    getStateRange: (handle, start, end, expiry) => host(O.historical, H.getStateRange),
+    dropCachedStates: (handle) => host(O.historical, H.dropCachedStates),
   },
-  historicalState: undefined,
   enableUntrustedDateTime(enable) { return !!enable; },
   enableMetricsLogging(enable) {
     if (typeof enable !== 'boolean') throw new SafeTypeError('First argument must be a boolean');
@@ -334,6 +362,9 @@ const ccf = {
   },
   pemToId: (pem) => host(O.pemToId, str(pem)),
 };
+defineProperty(ccf, 'historicalState', {
+  get() { return historicalMode === 1 ? undefined : historicalState; }, enumerable: true, configurable: true,
+});
 
 function logLine(level) {
   return function log() {

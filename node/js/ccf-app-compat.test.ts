@@ -57,7 +57,15 @@ export function list() {
   const out = [];
   people.forEach((person, id) => out.push([id, person.name, names.get(person.name)]));
   return { body: { out, size: people.size, missingCrypto: ccfapp.CRYPTO_NAMES.filter((n) => typeof ccfapp.crypto[n] !== 'function'),
-    committed: ccfapp.getLastCommittedTxId(), status: ccfapp.getStatusForTxId(1, 1), historical: ccfapp.historicalState === undefined } };
+    committed: ccfapp.getLastCommittedTxId(), status: ccfapp.getStatusForTxId(1, 1),
+    historical: [typeof ccfapp.historicalState, ccf.historicalState === undefined] } };
+}
+// ccf-app's historicalState is read once, when the module loads: with one interpreter for all requests
+// it must still show each historical request's state.
+export function history() {
+  const state = ccfapp.historicalState;
+  const past = ccfapp.typedKv(state.kv.people, ccfapp.uint32, ccfapp.json());
+  return { body: { same: state === ccf.historicalState, txid: state.transactionId, seqno: state.receipt.seqno, person: past.get(1) } };
 }
 export function forceWrites() { people.set(999, { name: 'forced' }); ccfapp.setApplyWrites(true); return { statusCode: 500 }; }
 `;
@@ -70,7 +78,7 @@ const hooks = {
 beforeAll(async () => {
   const endpoint = (fn: string, mode = 'readwrite') => ({ js_module: 'app.js', js_function: fn, authn_policies: ['user_cert'], forwarding_required: 'always', mode });
   app = await loadJsApp({
-    metadata: { endpoints: { '/people': { post: endpoint('put'), get: endpoint('list', 'readonly') }, '/force': { post: endpoint('forceWrites') } } },
+    metadata: { endpoints: { '/people': { post: endpoint('put'), get: endpoint('list', 'readonly') }, '/force': { post: endpoint('forceWrites') }, '/history': { get: endpoint('history', 'historical') } } },
     modules: [
       { name: 'app.js', module: APP },
       { name: 'node_modules/@microsoft/ccf-app/index.js', module: CCF_APP_LIKE },
@@ -97,8 +105,20 @@ describe('an app written against @microsoft/ccf-app', () => {
       missingCrypto: [],
       committed: { view: 1, seqno: 9 },
       status: 'Committed',
-      historical: true,
+      historical: ['object', true],
     });
+  });
+
+  it('historicalState imported at load time shows the state of each historical request', () => {
+    for (const [seqno, name] of [[4, 'ada'], [7, 'lovelace']] as const) {
+      const past = new Store();
+      past.restore({ version: seqno - 1, maps: [] });
+      past.applyWrites(seqno, [{ name: 'people', writes: [[new Uint8Array([1, 0, 0, 0]), new TextEncoder().encode(JSON.stringify({ name }))]], removes: [] }]);
+      const historical = { transactionId: `2.${seqno}`, receipt: { seqno }, tx: past.begin() };
+      const result = app.invoke({ method: 'GET', path: '/history' }, makeRequest('GET', '/history'), new Store().begin(), { ...hooks, historical });
+      if (!result.ok) throw result.error;
+      expect(JSON.parse(new TextDecoder().decode(result.response.body))).toEqual({ same: true, txid: `2.${seqno}`, seqno, person: { name } });
+    }
   });
 
   it('setApplyWrites bound at import reaches the caller', () => {

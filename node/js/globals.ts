@@ -14,19 +14,20 @@ import { SandboxThrow, assert, rangeError, typeError } from './errors.ts';
 import * as crypto from './crypto.ts';
 import { canRead, canWrite, mapAccess, type AccessDecision, type ExecutionMode } from './kv-access.ts';
 import { jsLimits } from './limits.ts';
-import { BodyKind, Op, REQUEST_FIELDS, RESPOND_HAS_HEADERS } from './ops.ts';
+import { BodyKind, HISTORICAL_MAP_ID_BASE, HistoricalOp, Op, REQUEST_FIELDS, RESPOND_HAS_HEADERS } from './ops.ts';
 import {
   checkResponseHeaders,
   defaultContentType,
   jsonDepth,
   type ConsensusHooks,
+  type HistoricalHooks,
   type InvocationOutcome,
   type InvokeHooks,
   type JsRequest,
   type LogLevel,
 } from './invocation.ts';
 
-export type { ConsensusHooks, InvocationOutcome, InvokeHooks, JsRequest, JsResponse, LogLevel, TxStatus } from './invocation.ts';
+export type { ConsensusHooks, HistoricalHooks, InvocationOutcome, InvokeHooks, JsRequest, JsResponse, LogLevel, TxStatus } from './invocation.ts';
 
 interface Invocation {
   gen: number;
@@ -39,7 +40,18 @@ interface Invocation {
   iterators: Array<{ entries: Array<[Uint8Array, Uint8Array]>; next: number } | undefined>;
   logLines: number;
   outcome: InvocationOutcome;
+  /** ccf.historicalState, for a request to a historical endpoint. */
+  historical: HistoricalInvocation | undefined;
 }
+
+interface HistoricalInvocation {
+  hooks: HistoricalHooks;
+  /** Indexed by map id, like Invocation.txMaps, on the historical store's Tx. */
+  txMaps: Array<TxMap | undefined>;
+  receiptJson: string | undefined;
+}
+
+const WRITE_METHODS = new Set(['set', 'delete', 'clear']);
 
 const RANDOM_POOL_BYTES = 4096;
 
@@ -68,7 +80,8 @@ export class SandboxHost implements EngineHost {
   begin(tx: Tx, mode: ExecutionMode, request: JsRequest, hooks: InvokeHooks): number {
     assert(this.#invocation === undefined, 'an invocation is already running on this engine');
     this.#gen += 1;
-    this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {} };
+    const historical = hooks.historical === undefined ? undefined : { hooks: hooks.historical, txMaps: [], receiptJson: undefined };
+    this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {}, historical };
     return this.#gen;
   }
 
@@ -241,6 +254,7 @@ export class SandboxHost implements EngineHost {
   #kvOp(op: number, argv: number): Ptr {
     const e = this.#engine;
     if (op === Op.kvOpen) return e.newNumber(this.#openMap(this.#string(argv, 1)));
+    if (op === Op.kvOpenHistorical) return e.newNumber(HISTORICAL_MAP_ID_BASE + this.#openMap(this.#string(argv, 1)));
     if (op === Op.kvIterNext) return this.#iterNext(this.#requireInvocation('ccf.kv'), this.#number(argv, 1));
     if (op === Op.kvIterClose) {
       const invocation = this.#invocation;
@@ -286,6 +300,7 @@ export class SandboxHost implements EngineHost {
     let id = this.#mapIds.get(name);
     if (id === undefined) {
       id = this.#mapNames.length;
+      if (id >= HISTORICAL_MAP_ID_BASE) throw rangeError(`more than ${HISTORICAL_MAP_ID_BASE} distinct map names`);
       this.#mapNames.push(name);
       this.#mapIds.set(name, id);
     }
@@ -294,16 +309,54 @@ export class SandboxHost implements EngineHost {
 
   #txMap(id: number, method: string): TxMap {
     const invocation = this.#requireInvocation('ccf.kv');
+    if (id >= HISTORICAL_MAP_ID_BASE) return this.#historicalMap(invocation, id - HISTORICAL_MAP_ID_BASE, method);
     const name = this.#mapNames[id];
     if (name === undefined) throw typeError('not a kv map handle');
     const cache = this.#access[invocation.mode];
     const decision = (cache[id] ??= mapAccess(name, invocation.mode));
-    const writes = method === 'set' || method === 'delete' || method === 'clear';
+    const writes = WRITE_METHODS.has(method);
     if (writes ? !canWrite(decision.access) : !canRead(decision.access)) {
       const state = decision.access === 'none' ? 'not accessible' : 'read-only';
       throw typeError(`Cannot call ${method} on map '${name}': it is ${state} to this app here (${decision.rule}).`);
     }
     return (invocation.txMaps[id] ??= invocation.tx.map(name));
+  }
+
+  /** A map of ccf.historicalState.kv: maps the app may read, read-only whatever the endpoint (as CCF). */
+  #historicalMap(invocation: Invocation, id: number, method: string): TxMap {
+    const historical = this.#historicalOf(invocation);
+    const name = this.#mapNames[id];
+    if (name === undefined) throw typeError('not a kv map handle');
+    const decision = (this.#access.historical[id] ??= mapAccess(name, 'historical'));
+    if (!canRead(decision.access)) {
+      throw typeError(`Cannot call ${method} on map '${name}' of ccf.historicalState.kv: it is not accessible to this app (${decision.rule}).`);
+    }
+    if (WRITE_METHODS.has(method)) {
+      throw typeError(`Cannot call ${method} on map '${name}' of ccf.historicalState.kv: historical state is read-only.`);
+    }
+    return (historical.txMaps[id] ??= historical.hooks.tx.map(name));
+  }
+
+  #historicalOf(invocation: Invocation): HistoricalInvocation {
+    if (invocation.historical === undefined) {
+      throw new SandboxThrow('Error', 'ccf.historicalState is only available while an endpoint with "mode": "historical" handles a request');
+    }
+    return invocation.historical;
+  }
+
+  #historicalOp(subOp: number): Ptr {
+    const e = this.#engine;
+    switch (subOp) {
+      case HistoricalOp.transactionId:
+        return e.newString(this.#historicalOf(this.#requireInvocation('ccf.historicalState')).hooks.transactionId);
+      case HistoricalOp.receipt: {
+        const historical = this.#historicalOf(this.#requireInvocation('ccf.historicalState'));
+        return e.newString((historical.receiptJson ??= JSON.stringify(historical.hooks.receipt)));
+      }
+      default:
+        throw new SandboxThrow('Error', 'ccf.historical.getStateRange and dropCachedStates are not available in Synod yet; ' +
+          'declare the endpoint with "mode": "historical" and read ccf.historicalState');
+    }
   }
 
   #iterOpen(invocation: Invocation, map: TxMap): number {
@@ -371,7 +424,7 @@ export class SandboxHost implements EngineHost {
         return view === undefined ? e.newNull() : e.newNumber(view);
       }
       case Op.historical:
-        throw new SandboxThrow('Error', 'ccf.historical is not available in Synod yet (historical queries are a TODO)');
+        return this.#historicalOp(this.#number(argv, 1));
       case Op.log:
         this.#log(this.#string(argv, 1) as LogLevel, this.#string(argv, 2));
         return 0;

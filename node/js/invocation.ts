@@ -2,6 +2,7 @@
 // hooks it provides, the response and other outcomes it gets back, and the checks on what the app
 // returns (CCF's rules for content types; headers that are valid HTTP).
 
+import type { Tx } from '../kv/index.ts';
 import { jsLimits } from './limits.ts';
 import { BodyKind } from './ops.ts';
 import type { Ptr } from './quickjs.ts';
@@ -41,9 +42,20 @@ export interface InvokeHooks {
   consensus?: ConsensusHooks;
   /** console.* output of the app, one bounded line at a time. */
   log?: (level: LogLevel, line: string) => void;
-  // TODO(historical): `historicalState` for 'historical' endpoints (CCF's ccf.historicalState: the state,
-  // receipt and read-only kv as of a past transaction) and `ccf.historical.getStateRange`. The sandbox
-  // already has the names; they throw until the enclave's historical query support lands.
+  /** Historical endpoints: what `ccf.historicalState` shows. Absent, it is undefined in handlers. */
+  historical?: HistoricalHooks;
+  // `ccf.historical.getStateRange` / `dropCachedStates` (ranges of historical states for readonly
+  // endpoints) are not served yet: the names exist and throw.
+}
+
+/** CCF's `ccf.historicalState` for one request: a past transaction's TxID, receipt and store. */
+export interface HistoricalHooks {
+  /** `view.seqno`. */
+  transactionId: string;
+  /** CCF's receipt object, JSON-compatible. */
+  receipt: unknown;
+  /** A transaction on a store of what that transaction wrote; only read (ccf.historicalState.kv). */
+  tx: Tx;
 }
 
 export interface JsResponse {

@@ -25,6 +25,8 @@ export const Op = {
   kvIterOpen: 18,
   kvIterNext: 19,
   kvIterClose: 20,
+  /** A map of `ccf.historicalState.kv`: its id is HISTORICAL_MAP_ID_BASE + the map's id. */
+  kvOpenHistorical: 21,
   // converters
   strToBuf: 30,
   bufToStr: 31,
@@ -55,6 +57,18 @@ export const Op = {
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
+
+/** Map ids at or above this name a map of the historical state's store (ccf.historicalState.kv). */
+export const HISTORICAL_MAP_ID_BASE = 2 ** 30;
+
+/** `historical`'s first argument: which part of ccf.historical / ccf.historicalState is asked for. */
+export const HistoricalOp = {
+  getStateRange: 0,
+  dropCachedStates: 1,
+  transactionId: 2,
+  /** The receipt as JSON text. */
+  receipt: 3,
+} as const;
 
 /** Request fields the sandbox reads lazily, in the order of `requestField`'s index argument. */
 export const REQUEST_FIELDS = ['method', 'path', 'query', 'url', 'route', 'hostname', 'headers', 'params', 'caller'] as const;

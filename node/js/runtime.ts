@@ -190,7 +190,7 @@ export class JsApp {
     engine.resetCallState();
     engine.deadlineMs = performance.now() + this.#limits.maxExecutionTimeMs;
     try {
-      exception = this.#run(instance, fn, gen);
+      exception = this.#run(instance, fn, gen, hooks.historical !== undefined);
     } catch (error) {
       if (!(error instanceof JsError)) throw error;
       engineError = error;
@@ -209,14 +209,16 @@ export class JsApp {
    * exception that ended it, or 0. No job may outlive the request: one left queued would run during the
    * next request, against that request's Tx.
    */
-  #run(instance: Instance, fn: Ptr, gen: number): Ptr {
+  #run(instance: Instance, fn: Ptr, gen: number, historical: boolean): Ptr {
     const { engine } = instance;
     const genPtr = engine.newNumber(gen);
+    const historicalPtr = engine.newNumber(historical ? 1 : 0);
     let result;
     try {
-      result = engine.call(instance.invoke, engine.undefined, [fn, genPtr]);
+      result = engine.call(instance.invoke, engine.undefined, [fn, genPtr, historicalPtr]);
     } finally {
       engine.free(genPtr);
+      engine.free(historicalPtr);
     }
     let exception = 0;
     if (result.ok) engine.free(result.value);
