@@ -11,8 +11,9 @@ export type { HistoricalState, Receipt, Proof, ProofElement } from "./types.ts";
  * does. Prefer `getHistoricalState()`, which reads it per request (Synod keeps modules loaded across
  * requests, so a value captured at import goes stale).
  */
-export const historicalState: HistoricalState | undefined = (globalThis as { ccf?: { historicalState?: HistoricalState } }).ccf
-  ?.historicalState;
+// (Not `a\n?.b`: QuickJS evaluates optional chaining across a line break to `a`.)
+const atImport = (globalThis as { ccf?: { historicalState?: HistoricalState } }).ccf;
+export const historicalState: HistoricalState | undefined = atImport === undefined ? undefined : atImport.historicalState;
 
 export function getHistoricalState(): HistoricalState | undefined {
   return ccfGlobal().historicalState;

@@ -7,7 +7,7 @@
 
 import { InvalidResponseError } from "./errors.ts";
 import { polyfillLimits } from "./limits.ts";
-import { isArrayBuffer } from "./polyfill-crypto.ts";
+import { isArrayBuffer, toArrayBuffer } from "./polyfill-crypto.ts";
 import type { AuthnIdentity, Request } from "./types.ts";
 
 export interface PolyfillRequestInit {
@@ -44,10 +44,10 @@ function encodeQuery(query: string | Record<string, string> | undefined): string
 
 function bodyBytes(body: unknown): { bytes: Uint8Array; isJson: boolean } {
   if (body === undefined) return { bytes: new Uint8Array(0), isJson: false };
-  if (typeof body === "string") return { bytes: Buffer.from(body, "utf8"), isJson: false };
+  if (typeof body === "string") return { bytes: new Uint8Array(Buffer.from(body, "utf8")), isJson: false };
   if (isArrayBuffer(body)) return { bytes: new Uint8Array(body.slice(0)), isJson: false };
   if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), isJson: false };
-  return { bytes: Buffer.from(JSON.stringify(body), "utf8"), isJson: true };
+  return { bytes: new Uint8Array(Buffer.from(JSON.stringify(body), "utf8")), isJson: true };
 }
 
 export function buildRequest(init: PolyfillRequestInit): Request {
@@ -70,7 +70,7 @@ export function buildRequest(init: PolyfillRequestInit): Request {
     body: {
       text,
       json: () => JSON.parse(text()),
-      arrayBuffer: () => bytes.slice().buffer,
+      arrayBuffer: () => toArrayBuffer(bytes),
     },
     caller: (init.caller === undefined ? { policy: "no_auth" } : init.caller) as AuthnIdentity,
   };
@@ -108,7 +108,7 @@ export function normalizeResponse(result: unknown): NormalizedResponse {
 
 function responseBody(body: unknown): { body: Uint8Array; contentType: string | undefined } {
   if (body === undefined) return { body: new Uint8Array(0), contentType: undefined };
-  if (typeof body === "string") return { body: Buffer.from(body, "utf8"), contentType: "text/plain" };
+  if (typeof body === "string") return { body: new Uint8Array(Buffer.from(body, "utf8")), contentType: "text/plain" };
   if (isArrayBuffer(body)) return { body: new Uint8Array(body.slice(0)), contentType: "application/octet-stream" };
   if (ArrayBuffer.isView(body)) {
     return { body: new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)), contentType: "application/octet-stream" };
@@ -120,5 +120,5 @@ function responseBody(body: unknown): { body: Uint8Array; contentType: string | 
     throw invalid(`error during JSON conversion of body: ${String(error)}`);
   }
   if (typeof json !== "string") throw invalid("the body is not JSON-compatible");
-  return { body: Buffer.from(json, "utf8"), contentType: "application/json" };
+  return { body: new Uint8Array(Buffer.from(json, "utf8")), contentType: "application/json" };
 }

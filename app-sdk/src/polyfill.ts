@@ -16,7 +16,7 @@ import { polyfillLimits } from "./limits.ts";
 import { createPolyfillCrypto, isArrayBuffer, toArrayBuffer } from "./polyfill-crypto.ts";
 import { MemoryStore, MemoryTx, createKvMaps, type ExecutionMode, type KvContext } from "./polyfill-kv.ts";
 import { buildRequest, normalizeResponse, type PolyfillRequestInit } from "./polyfill-http.ts";
-import type { CCF, Request, Response, TransactionId, TransactionStatus, UserCertAuthnIdentity } from "./types.ts";
+import type { CCF, HistoricalState, Receipt, Request, Response, TransactionId, TransactionStatus, UserCertAuthnIdentity } from "./types.ts";
 
 export { InternalError, InvalidResponseError, PolyfillError } from "./errors.ts";
 export type { ExecutionMode } from "./polyfill-kv.ts";
@@ -30,9 +30,24 @@ export interface PolyfillConsensus {
   viewForSeqno(seqno: number): number | undefined;
 }
 
+/** What `ccf.historicalState` shows to a handler invoked with mode "historical". */
+export interface PolyfillHistoricalState {
+  /** "view.seqno". */
+  transactionId: string;
+  /** CCF's receipt for that transaction (any JSON-compatible value will do in a test). */
+  receipt: unknown;
+  /** The maps as of that transaction: ccf.historicalState.kv reads them. */
+  maps?: Record<string, Iterable<[ArrayBuffer, ArrayBuffer]>>;
+}
+
 export interface InvokeOptions {
-  /** The endpoint's mode in app.json: readonly and historical handlers cannot write. Default readwrite. */
+  /**
+   * The endpoint's mode in app.json: readonly and historical handlers cannot write. Default readwrite,
+   * or historical when `historical` is given.
+   */
   mode?: ExecutionMode;
+  /** For historical endpoints: the past state the handler sees; absent, ccf.historicalState is undefined. */
+  historical?: PolyfillHistoricalState;
 }
 
 /** A handler's response as a node would send it, and what happened to its writes. */
@@ -60,6 +75,41 @@ export type RpcCall = { method: "setApplyWrites"; value: boolean } | { method: "
 
 const DEFAULT_VIEW = 1;
 
+const NOT_HISTORICAL = 'ccf.historicalState is only available while an endpoint with "mode": "historical" handles a request';
+
+/**
+ * ccf.historicalState.kv's maps: read-only, over the state given to the running historical invoke.
+ * Outside one, using them throws, as in the sandbox.
+ */
+class HistoricalKvContext implements KvContext {
+  readonly store = new MemoryStore();
+  readonly #tx = new MemoryTx("historical");
+  state: PolyfillHistoricalState | undefined;
+
+  get currentTx(): MemoryTx {
+    if (this.state === undefined) throw new Error(NOT_HISTORICAL);
+    return this.#tx;
+  }
+
+  begin(state: PolyfillHistoricalState | undefined): void {
+    this.store.reset();
+    this.state = state;
+    if (state === undefined) return;
+    const tx = new MemoryTx("readwrite");
+    for (const [name, entries] of Object.entries(state.maps ?? {})) writeEntries(tx, name, entries);
+    this.store.commit(tx);
+  }
+}
+
+function writeEntries(tx: MemoryTx, mapName: string, entries: Iterable<[ArrayBuffer, ArrayBuffer]>): void {
+  const writes = tx.writesOf(mapName).writes;
+  for (const [key, value] of entries) {
+    if (!isArrayBuffer(key) || !isArrayBuffer(value)) throw new PolyfillError("map entries are [ArrayBuffer, ArrayBuffer] pairs");
+    const keyBytes = new Uint8Array(key.slice(0));
+    writes.set(Buffer.from(keyBytes).toString("latin1"), { key: keyBytes, value: new Uint8Array(value.slice(0)) });
+  }
+}
+
 export class CcfPolyfill implements KvContext {
   readonly store = new MemoryStore();
   /** The object installed as `globalThis.ccf`. */
@@ -67,6 +117,7 @@ export class CcfPolyfill implements KvContext {
   /** Every ccf.rpc call since the last reset() or invoke(). */
   readonly rpcCalls: RpcCall[] = [];
   #tx: MemoryTx | undefined;
+  readonly #historical = new HistoricalKvContext();
   #consensus: PolyfillConsensus | undefined;
   #metricsLogging = false;
 
@@ -118,12 +169,7 @@ export class CcfPolyfill implements KvContext {
   seed(mapName: string, entries: Iterable<[ArrayBuffer, ArrayBuffer]>): number | undefined {
     if (this.#tx !== undefined) throw new PolyfillError("seed() while a handler is running");
     const tx = new MemoryTx("readwrite");
-    const writes = tx.writesOf(mapName).writes;
-    for (const [key, value] of entries) {
-      if (!isArrayBuffer(key) || !isArrayBuffer(value)) throw new PolyfillError("seed() takes [ArrayBuffer, ArrayBuffer] pairs");
-      const keyBytes = new Uint8Array(key.slice(0));
-      writes.set(Buffer.from(keyBytes).toString("latin1"), { key: keyBytes, value: new Uint8Array(value.slice(0)) });
-    }
+    writeEntries(tx, mapName, entries);
     return this.store.commit(tx);
   }
 
@@ -148,22 +194,25 @@ export class CcfPolyfill implements KvContext {
   invoke(handler: Handler, init: PolyfillRequestInit = {}, options: InvokeOptions = {}): PolyfillResponse | Promise<PolyfillResponse> {
     if (typeof handler !== "function") throw new PolyfillError("invoke() takes the handler function first");
     if (this.#tx !== undefined) throw new PolyfillError("invoke() while another handler is running: await the previous one");
+    const mode = options.mode ?? (options.historical === undefined ? "readwrite" : "historical");
+    if (options.historical !== undefined && mode !== "historical") throw new PolyfillError('historical state is for mode "historical" only');
     const request = buildRequest(init);
-    const tx = new MemoryTx(options.mode ?? "readwrite");
+    const tx = new MemoryTx(mode);
     this.rpcCalls.length = 0;
+    this.#historical.begin(options.historical);
     this.#tx = tx;
     let result: unknown;
     try {
       result = handler(request);
     } catch (error) {
-      this.#tx = undefined;
+      this.#end();
       throw error;
     }
     if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
       return Promise.resolve(result).then(
         (value) => this.#finish(tx, value),
         (error: unknown) => {
-          this.#tx = undefined;
+          this.#end();
           throw error;
         },
       );
@@ -171,8 +220,13 @@ export class CcfPolyfill implements KvContext {
     return this.#finish(tx, result);
   }
 
-  #finish(tx: MemoryTx, result: unknown): PolyfillResponse {
+  #end(): void {
     this.#tx = undefined;
+    this.#historical.begin(undefined);
+  }
+
+  #finish(tx: MemoryTx, result: unknown): PolyfillResponse {
+    this.#end();
     const normalized = normalizeResponse(result);
     const applyWrites = this.applyWrites;
     const success = normalized.status >= 200 && normalized.status < 300;
@@ -211,10 +265,26 @@ export class CcfPolyfill implements KvContext {
   #createGlobal(): CCF {
     const crypto = createPolyfillCrypto();
     const text = createTextConverters();
+    const historicalContext = this.#historical;
+    const historicalState = {
+      get transactionId(): string {
+        if (historicalContext.state === undefined) throw new Error(NOT_HISTORICAL);
+        return historicalContext.state.transactionId;
+      },
+      get receipt(): Receipt {
+        if (historicalContext.state === undefined) throw new Error(NOT_HISTORICAL);
+        return historicalContext.state.receipt as Receipt;
+      },
+      kv: createKvMaps(historicalContext),
+    };
+    // As in the sandbox: one object serves every historical request (ccf-app captures it at import);
+    // handlers of other endpoints see undefined.
+    const currentHistoricalState = (): HistoricalState | undefined =>
+      this.#tx === undefined || historicalContext.state !== undefined ? historicalState : undefined;
     const record = (call: RpcCall): void => {
       this.rpcCalls.push(call);
     };
-    return {
+    const global: CCF = {
       kv: createKvMaps(this),
       ...text,
       crypto,
@@ -249,13 +319,12 @@ export class CcfPolyfill implements KvContext {
       },
       historical: {
         getStateRange(): never {
-          throw new Error("ccf.historical is not available in the polyfill (nor in Synod yet)");
+          throw new Error("ccf.historical.getStateRange is not available in the polyfill (nor in Synod yet): use an endpoint in historical mode");
         },
         dropCachedStates(): never {
-          throw new Error("ccf.historical is not available in the polyfill (nor in Synod yet)");
+          throw new Error("ccf.historical.dropCachedStates is not available in the polyfill (nor in Synod yet)");
         },
       },
-      historicalState: undefined,
       // As in current CCF and Synod: the clock is always available; the call returns its argument.
       enableUntrustedDateTime: (enable: boolean) => !!enable,
       enableMetricsLogging: (enable: boolean) => {
@@ -265,6 +334,8 @@ export class CcfPolyfill implements KvContext {
         return previous;
       },
     };
+    Object.defineProperty(global, "historicalState", { get: currentHistoricalState, enumerable: true, configurable: true });
+    return global;
   }
 }
 
