@@ -1,9 +1,9 @@
 // ccf.consensus as functions (ccf-app's consensus module): what the service has committed.
 
-import { ccfGlobal } from "./global.ts";
-import type { TransactionId, TransactionStatus } from "./types.ts";
+import { ccfGlobal } from './global.ts';
+import type { TransactionId, TransactionStatus } from './types.ts';
 
-export type { TransactionId, TransactionStatus } from "./types.ts";
+export type { TransactionId, TransactionStatus } from './types.ts';
 
 export function getLastCommittedTxId(): TransactionId {
   return ccfGlobal().consensus.getLastCommittedTxId();

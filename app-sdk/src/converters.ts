@@ -6,8 +6,8 @@
 //   json UTF-8 JSON (ccf.jsonCompatibleToBuf); typedArray the view's bytes; arrayBuffer unchanged.
 // Encoders check their input (type and range) and throw TypeError / RangeError, as ccf-app does.
 
-import { ccfGlobal } from "./global.ts";
-import type { JsonCompatible } from "./types.ts";
+import { ccfGlobal } from './global.ts';
+import type { JsonCompatible } from './types.ts';
 
 export interface DataConverter<T> {
   encode(val: T): ArrayBuffer;
@@ -21,7 +21,7 @@ export interface TypedArrayConstructor<T extends TypedArray> {
 }
 
 function requireNumber(val: unknown): asserts val is number {
-  if (typeof val !== "number") throw new TypeError(`Value ${String(val)} is not a number`);
+  if (typeof val !== 'number') throw new TypeError(`Value ${String(val)} is not a number`);
 }
 
 function requireInteger(val: unknown, min: number, max: number, type: string): asserts val is number {
@@ -31,7 +31,7 @@ function requireInteger(val: unknown, min: number, max: number, type: string): a
 }
 
 function requireBigInt(val: unknown): asserts val is bigint {
-  if (typeof val !== "bigint") throw new TypeError(`Value ${String(val)} is not a bigint`);
+  if (typeof val !== 'bigint') throw new TypeError(`Value ${String(val)} is not a bigint`);
 }
 
 /** A converter through a DataView of `bytes` bytes, written at offset 0. */
@@ -54,7 +54,7 @@ const LE = true;
 export const bool: DataConverter<boolean> = viaDataView<boolean>(
   1,
   (val) => {
-    if (typeof val !== "boolean") throw new TypeError(`Value ${String(val)} is not a boolean`);
+    if (typeof val !== 'boolean') throw new TypeError(`Value ${String(val)} is not a boolean`);
   },
   (view, val) => view.setUint8(0, val ? 1 : 0),
   (view) => view.getUint8(0) === 1,
@@ -62,7 +62,7 @@ export const bool: DataConverter<boolean> = viaDataView<boolean>(
 
 export const int8: DataConverter<number> = viaDataView<number>(
   1,
-  (val) => requireInteger(val, -128, 127, "int8"),
+  (val) => requireInteger(val, -128, 127, 'int8'),
   (view, val) => view.setInt8(0, val),
   (view) => view.getInt8(0),
 );
@@ -70,35 +70,35 @@ export const int8: DataConverter<number> = viaDataView<number>(
 /** Two bytes, as ccf-app writes them (keys written by either package must be the same bytes). */
 export const uint8: DataConverter<number> = viaDataView<number>(
   2,
-  (val) => requireInteger(val, 0, 255, "uint8"),
+  (val) => requireInteger(val, 0, 255, 'uint8'),
   (view, val) => view.setUint8(0, val),
   (view) => view.getUint8(0),
 );
 
 export const int16: DataConverter<number> = viaDataView<number>(
   2,
-  (val) => requireInteger(val, -32768, 32767, "int16"),
+  (val) => requireInteger(val, -32768, 32767, 'int16'),
   (view, val) => view.setInt16(0, val, LE),
   (view) => view.getInt16(0, LE),
 );
 
 export const uint16: DataConverter<number> = viaDataView<number>(
   2,
-  (val) => requireInteger(val, 0, 65535, "uint16"),
+  (val) => requireInteger(val, 0, 65535, 'uint16'),
   (view, val) => view.setUint16(0, val, LE),
   (view) => view.getUint16(0, LE),
 );
 
 export const int32: DataConverter<number> = viaDataView<number>(
   4,
-  (val) => requireInteger(val, -2147483648, 2147483647, "int32"),
+  (val) => requireInteger(val, -2147483648, 2147483647, 'int32'),
   (view, val) => view.setInt32(0, val, LE),
   (view) => view.getInt32(0, LE),
 );
 
 export const uint32: DataConverter<number> = viaDataView<number>(
   4,
-  (val) => requireInteger(val, 0, 4294967295, "uint32"),
+  (val) => requireInteger(val, 0, 4294967295, 'uint32'),
   (view, val) => view.setUint32(0, val, LE),
   (view) => view.getUint32(0, LE),
 );
@@ -133,7 +133,7 @@ export const float64: DataConverter<number> = viaDataView<number>(
 
 export const string: DataConverter<string> = {
   encode(val: string): ArrayBuffer {
-    if (typeof val !== "string") throw new TypeError(`Value ${String(val)} is not a string`);
+    if (typeof val !== 'string') throw new TypeError(`Value ${String(val)} is not a string`);
     return ccfGlobal().strToBuf(val);
   },
   decode(buf: ArrayBuffer): string {
@@ -152,9 +152,9 @@ class JsonConverter<T> implements DataConverter<T> {
 
 /** Refuses values JSON would not give back unchanged: Maps and Dates, at any depth. */
 function checkJsonSafe(val: unknown): void {
-  if (val instanceof Map) throw new TypeError("Value contains a Map, which cannot be converted to JSON");
-  if (val instanceof Date) throw new TypeError("Value contains a Date, which cannot be converted back from JSON");
-  if (typeof val === "object" && val !== null) {
+  if (val instanceof Map) throw new TypeError('Value contains a Map, which cannot be converted to JSON');
+  if (val instanceof Date) throw new TypeError('Value contains a Date, which cannot be converted back from JSON');
+  if (typeof val === 'object' && val !== null) {
     for (const item of Array.isArray(val) ? val : Object.values(val)) checkJsonSafe(item);
   }
 }

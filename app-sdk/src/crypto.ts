@@ -1,7 +1,7 @@
 // ccf.crypto as functions (ccf-app's crypto module, imported as "@synod/app-sdk/crypto.js" where apps
 // on ccf-app import "@microsoft/ccf-app/crypto.js"). Each call goes to the global at call time.
 
-import { ccfGlobal } from "./global.ts";
+import { ccfGlobal } from './global.ts';
 import type {
   CryptoKeyPair,
   DigestAlgorithm,
@@ -13,7 +13,7 @@ import type {
   JsonWebKeyRSAPublic,
   SigningAlgorithm,
   WrapAlgoParams,
-} from "./types.ts";
+} from './types.ts';
 
 export type {
   AesKwpParams,
@@ -31,7 +31,7 @@ export type {
   RsaOaepParams,
   SigningAlgorithm,
   WrapAlgoParams,
-} from "./types.ts";
+} from './types.ts';
 
 const c = () => ccfGlobal().crypto;
 

@@ -1,7 +1,7 @@
 // Endpoint functions: request and response types, and the per-request calls into ccf.rpc
 // (ccf-app's endpoints module).
 
-import { ccfGlobal } from "./global.ts";
+import { ccfGlobal } from './global.ts';
 
 export type {
   AllOfAuthnIdentity,
@@ -19,7 +19,7 @@ export type {
   ResponseBodyType,
   UserCertAuthnIdentity,
   UserCOSESign1AuthnIdentity,
-} from "./types.ts";
+} from './types.ts';
 
 /** Overrides "writes apply on a 2xx response" for this request: true keeps a 4xx's writes, false drops a 2xx's. */
 export function setApplyWrites(force: boolean): void {

@@ -10,19 +10,19 @@
 export class InternalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "InternalError";
+    this.name = 'InternalError';
   }
 }
 
 export class BundleError extends Error {
-  readonly code = "InvalidBundle";
+  readonly code = 'InvalidBundle';
 }
 
 export class PolyfillError extends Error {
-  readonly code = "PolyfillMisuse";
+  readonly code = 'PolyfillMisuse';
 }
 
 /** The handler's return value is not a response; on a node the caller would get a 500 and no writes apply. */
 export class InvalidResponseError extends Error {
-  readonly code = "InvalidResponse";
+  readonly code = 'InvalidResponse';
 }

@@ -3,7 +3,7 @@
 // at call time, so that importing an app module before the polyfill is installed still works.
 // No Node APIs here: this module runs inside the sandbox.
 
-import type { CCF, SnpAttestation } from "./types.ts";
+import type { CCF, SnpAttestation } from './types.ts';
 
 interface WithCcf {
   ccf?: CCF;
@@ -17,7 +17,7 @@ export function ccfGlobal(): CCF {
   const ccf = scope.ccf;
   if (ccf === undefined || ccf === null) {
     throw new ReferenceError(
-      "the ccf global is not defined: this code runs in a CCF/Synod app sandbox, or in Node after importing @synod/app-sdk/polyfill.js",
+      'the ccf global is not defined: this code runs in a CCF/Synod app sandbox, or in Node after importing @synod/app-sdk/polyfill.js',
     );
   }
   return ccf;
@@ -40,8 +40,8 @@ export const ccf: CCF = scope.ccf ?? lateBound(ccfGlobal);
 /** The `snp_attestation` global (CCF on SEV-SNP; not provided by Synod yet, so possibly undefined). */
 export const snp_attestation: SnpAttestation = scope.snp_attestation ?? lateBound(() => {
   const value = scope.snp_attestation;
-  if (value === undefined) throw new ReferenceError("the snp_attestation global is not available in this runtime");
+  if (value === undefined) throw new ReferenceError('the snp_attestation global is not available in this runtime');
   return value;
 });
 
-export type * from "./types.ts";
+export type * from './types.ts';

@@ -1,10 +1,10 @@
 // ccf.historical and ccf.historicalState (ccf-app's historical module). Synod does not serve historical
 // queries yet: getStateRange throws there, and historicalState is undefined.
 
-import { ccfGlobal } from "./global.ts";
-import type { HistoricalState } from "./types.ts";
+import { ccfGlobal } from './global.ts';
+import type { HistoricalState } from './types.ts';
 
-export type { HistoricalState, Receipt, Proof, ProofElement } from "./types.ts";
+export type { HistoricalState, Receipt, Proof, ProofElement } from './types.ts';
 
 /**
  * The state as of the transaction a "historical" endpoint was called for, read at import as ccf-app

@@ -5,9 +5,9 @@
 //   @synod/app-sdk/global.js    the ccf global and its types (as @microsoft/ccf-app/global.js)
 //   @synod/app-sdk/polyfill.js  the ccf global in plain Node, for unit tests (node:crypto, in-memory KV)
 //   @synod/app-sdk/bundle       the bundle builder (node:fs), also the synod-build-bundle command
-export * from "./kv.ts";
-export * from "./converters.ts";
-export * from "./consensus.ts";
-export * from "./historical.ts";
-export * from "./endpoints.ts";
-export type * from "./types.ts";
+export * from './kv.ts';
+export * from './converters.ts';
+export * from './consensus.ts';
+export * from './historical.ts';
+export * from './endpoints.ts';
+export type * from './types.ts';

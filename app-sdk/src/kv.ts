@@ -3,11 +3,11 @@
 // layout). `typedKv("name", …)` binds to `ccf.kv["name"]` when the global exists, and otherwise looks
 // the map up on every call, so that app modules can be imported before the polyfill is installed.
 
-import type { DataConverter } from "./converters.ts";
-import { ccfGlobal } from "./global.ts";
-import type { KvMap, KvMaps } from "./types.ts";
+import type { DataConverter } from './converters.ts';
+import { ccfGlobal } from './global.ts';
+import type { KvMap, KvMaps } from './types.ts';
 
-export type { KvMap, KvSet, KvMaps } from "./types.ts";
+export type { KvMap, KvSet, KvMaps } from './types.ts';
 
 const SET_VALUE_BYTES = 8;
 
@@ -145,7 +145,7 @@ class LateKvMap implements KvMap {
 }
 
 function mapNamed(nameOrMap: string | KvMap): KvMap {
-  if (typeof nameOrMap !== "string") return nameOrMap;
+  if (typeof nameOrMap !== 'string') return nameOrMap;
   const ccf = (globalThis as { ccf?: { kv: KvMaps } }).ccf;
   return ccf === undefined ? new LateKvMap(nameOrMap) : ccf.kv[nameOrMap]!;
 }
@@ -163,5 +163,5 @@ export function typedKvSet<K, V = unknown>(nameOrMap: string | KvMap, kt: DataCo
 export const rawKv: KvMaps =
   (globalThis as { ccf?: { kv: KvMaps } }).ccf?.kv ??
   new Proxy({} as KvMaps, {
-    get: (_target, name) => (typeof name === "string" ? ccfGlobal().kv[name] : undefined),
+    get: (_target, name) => (typeof name === 'string' ? ccfGlobal().kv[name] : undefined),
   });

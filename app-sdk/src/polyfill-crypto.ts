@@ -25,20 +25,20 @@ import {
   verify as verifyWith,
   type JsonWebKey as NodeJwk,
   type KeyObject,
-} from "node:crypto";
-import { InternalError } from "./errors.ts";
-import { polyfillLimits } from "./limits.ts";
-import type { CCFCrypto, CryptoKeyPair, SigningAlgorithm, WrapAlgoParams } from "./types.ts";
+} from 'node:crypto';
+import { InternalError } from './errors.ts';
+import { polyfillLimits } from './limits.ts';
+import type { CCFCrypto, CryptoKeyPair, SigningAlgorithm, WrapAlgoParams } from './types.ts';
 
 // ---- argument checks ------------------------------------------------------------------------------
 
 /** True for ArrayBuffers of any realm (vitest and node:vm give objects from other realms). */
 export function isArrayBuffer(value: unknown): value is ArrayBuffer {
-  return Object.prototype.toString.call(value) === "[object ArrayBuffer]";
+  return Object.prototype.toString.call(value) === '[object ArrayBuffer]';
 }
 
 export function bytesArgument(value: unknown, maxBytes: number = polyfillLimits.cryptoInputBytesMax): Uint8Array {
-  if (!isArrayBuffer(value)) throw new TypeError("Argument must be an ArrayBuffer");
+  if (!isArrayBuffer(value)) throw new TypeError('Argument must be an ArrayBuffer');
   if (value.byteLength > maxBytes) throw new RangeError(`ArrayBuffer argument is larger than ${maxBytes} bytes`);
   return new Uint8Array(value);
 }
@@ -57,16 +57,16 @@ function failed(what: string, error: unknown): Error {
 
 // ---- key generation ---------------------------------------------------------------------------------
 
-const SPKI_PEM = { type: "spki", format: "pem" } as const;
-const PKCS8_PEM = { type: "pkcs8", format: "pem" } as const;
+const SPKI_PEM = { type: 'spki', format: 'pem' } as const;
+const PKCS8_PEM = { type: 'pkcs8', format: 'pem' } as const;
 
 const AES_KEY_BITS: readonly number[] = [128, 192, 256];
-const EC_CURVES: Record<string, string> = { secp256r1: "prime256v1", secp384r1: "secp384r1" };
+const EC_CURVES: Record<string, string> = { secp256r1: 'prime256v1', secp384r1: 'secp384r1' };
 const RSA_EXPONENT_DEFAULT = 65537;
 const RSA_EXPONENT_MAX = 0xffffffff;
 
 function generateAesKey(size: number): ArrayBuffer {
-  if (!AES_KEY_BITS.includes(size)) throw new RangeError("invalid key size (not one of 128, 192, 256)");
+  if (!AES_KEY_BITS.includes(size)) throw new RangeError('invalid key size (not one of 128, 192, 256)');
   return toArrayBuffer(randomBytes(size / 8));
 }
 
@@ -76,37 +76,37 @@ function generateRsaKeyPair(size: number, publicExponent: number): CryptoKeyPair
     throw new RangeError(`RSA key size must be an integer from ${polyfillLimits.rsaKeyBitsMin} to ${polyfillLimits.rsaKeyBitsMax} bits`);
   }
   if (!Number.isInteger(publicExponent) || publicExponent < 3 || publicExponent % 2 === 0 || publicExponent > RSA_EXPONENT_MAX) {
-    throw new RangeError("RSA public exponent must be an odd integer from 3 to 2^32-1");
+    throw new RangeError('RSA public exponent must be an odd integer from 3 to 2^32-1');
   }
-  return generateKeyPairSync("rsa", { modulusLength: bits, publicExponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+  return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
 }
 
 function generateEcdsaKeyPair(curve: string): CryptoKeyPair {
   const namedCurve = EC_CURVES[String(curve)];
-  if (namedCurve === undefined) throw new RangeError("Unsupported curve id, supported: secp256r1, secp384r1");
-  return generateKeyPairSync("ec", { namedCurve, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+  if (namedCurve === undefined) throw new RangeError('Unsupported curve id, supported: secp256r1, secp384r1');
+  return generateKeyPairSync('ec', { namedCurve, publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
 }
 
 function generateEddsaKeyPair(curve: string): CryptoKeyPair {
   switch (String(curve)) {
-    case "curve25519":
-      return generateKeyPairSync("ed25519", { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
-    case "x25519":
-      return generateKeyPairSync("x25519", { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+    case 'curve25519':
+      return generateKeyPairSync('ed25519', { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
+    case 'x25519':
+      return generateKeyPairSync('x25519', { publicKeyEncoding: SPKI_PEM, privateKeyEncoding: PKCS8_PEM });
     default:
-      throw new RangeError("Unsupported curve id, supported: curve25519, x25519");
+      throw new RangeError('Unsupported curve id, supported: curve25519, x25519');
   }
 }
 
 // ---- digests and signatures ----------------------------------------------------------------------
 
-const NODE_HASHES: Record<string, string> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
-const SIGNING_NAMES = ["RSA-PSS", "ECDSA", "EdDSA", "HMAC"];
+const NODE_HASHES: Record<string, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const SIGNING_NAMES = ['RSA-PSS', 'ECDSA', 'EdDSA', 'HMAC'];
 
 function digest(algorithm: string, plaintext: ArrayBuffer): ArrayBuffer {
   const data = bytesArgument(plaintext);
-  if (algorithm !== "SHA-256") throw new RangeError("unsupported digest algorithm, supported: SHA-256");
-  return toArrayBuffer(createHash("sha256").update(data).digest());
+  if (algorithm !== 'SHA-256') throw new RangeError('unsupported digest algorithm, supported: SHA-256');
+  return toArrayBuffer(createHash('sha256').update(data).digest());
 }
 
 interface Algorithm {
@@ -116,7 +116,7 @@ interface Algorithm {
 }
 
 function readAlgorithm(algorithm: SigningAlgorithm): Algorithm {
-  if (algorithm === null || typeof algorithm !== "object") throw new TypeError("algorithm must be an object");
+  if (algorithm === null || typeof algorithm !== 'object') throw new TypeError('algorithm must be an object');
   const salt = Number(algorithm.saltLength ?? 0);
   return {
     name: String(algorithm.name),
@@ -128,30 +128,30 @@ function readAlgorithm(algorithm: SigningAlgorithm): Algorithm {
 
 /** A PEM public key, or the public key of a PEM certificate. */
 function publicKeyOf(pem: string): KeyObject {
-  return pem.includes("-----BEGIN CERTIFICATE") ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+  return pem.includes('-----BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
 }
 
 function sign(algorithm: SigningAlgorithm, key: string, plaintext: ArrayBuffer): ArrayBuffer {
   const alg = readAlgorithm(algorithm);
   const keyText = String(key);
   const data = bytesArgument(plaintext);
-  if (alg.name === "EdDSA") {
+  if (alg.name === 'EdDSA') {
     try {
       return toArrayBuffer(signWith(null, data, createPrivateKey(keyText)));
     } catch (error) {
-      throw failed("Failed to sign with EdDSA pair", error);
+      throw failed('Failed to sign with EdDSA pair', error);
     }
   }
   const hash = alg.hash === undefined ? undefined : NODE_HASHES[alg.hash];
-  if (hash === undefined) throw new RangeError("Unsupported hash algorithm, supported: SHA-256, SHA-384, SHA-512");
-  if (!SIGNING_NAMES.includes(alg.name)) throw new RangeError("Unsupported signing algorithm, supported: RSA-PSS, ECDSA, EdDSA, HMAC");
+  if (hash === undefined) throw new RangeError('Unsupported hash algorithm, supported: SHA-256, SHA-384, SHA-512');
+  if (!SIGNING_NAMES.includes(alg.name)) throw new RangeError('Unsupported signing algorithm, supported: RSA-PSS, ECDSA, EdDSA, HMAC');
   try {
-    if (alg.name === "HMAC") return toArrayBuffer(createHmac(hash, Buffer.from(keyText, "utf8")).update(data).digest());
+    if (alg.name === 'HMAC') return toArrayBuffer(createHmac(hash, Buffer.from(keyText, 'utf8')).update(data).digest());
     const privateKey = createPrivateKey(keyText);
-    if (alg.name === "ECDSA") return toArrayBuffer(signWith(hash, data, { key: privateKey, dsaEncoding: "ieee-p1363" }));
+    if (alg.name === 'ECDSA') return toArrayBuffer(signWith(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
     return toArrayBuffer(signWith(hash, data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength }));
   } catch (error) {
-    throw failed("Failed to sign", error);
+    throw failed('Failed to sign', error);
   }
 }
 
@@ -160,21 +160,21 @@ function verifySignature(algorithm: SigningAlgorithm, key: string, signature: Ar
   const keyText = String(key);
   const sig = bytesArgument(signature);
   const data = bytesArgument(plaintext);
-  if (alg.name === "EdDSA") {
+  if (alg.name === 'EdDSA') {
     try {
       return verifyWith(null, data, publicKeyOf(keyText), sig);
     } catch (error) {
       throw new RangeError(`Failed to verify EdDSA signature: ${(error as Error).message}`);
     }
   }
-  if (alg.hash !== "SHA-256") throw new RangeError("Unsupported hash algorithm, supported: SHA-256");
-  if (alg.name !== "ECDSA" && alg.name !== "RSA-PSS") throw new RangeError("Unsupported signing algorithm, supported: RSA-PSS, ECDSA, EdDSA");
+  if (alg.hash !== 'SHA-256') throw new RangeError('Unsupported hash algorithm, supported: SHA-256');
+  if (alg.name !== 'ECDSA' && alg.name !== 'RSA-PSS') throw new RangeError('Unsupported signing algorithm, supported: RSA-PSS, ECDSA, EdDSA');
   try {
     const publicKey = publicKeyOf(keyText);
-    if (alg.name === "ECDSA") return verifyWith("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, sig);
-    return verifyWith("sha256", data, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength }, sig);
+    if (alg.name === 'ECDSA') return verifyWith('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+    return verifyWith('sha256', data, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength }, sig);
   } catch (error) {
-    throw failed("Failed to verify signature", error);
+    throw failed('Failed to verify signature', error);
   }
 }
 
@@ -183,11 +183,11 @@ function verifySignature(algorithm: SigningAlgorithm, key: string, signature: Ar
 /** RFC 5649's alternative initial value. */
 const AES_KWP_IV = Buffer.from([0xa6, 0x59, 0x59, 0xa6]);
 
-function aesKwp(direction: "wrap" | "unwrap", kek: Uint8Array, input: Uint8Array): Uint8Array {
+function aesKwp(direction: 'wrap' | 'unwrap', kek: Uint8Array, input: Uint8Array): Uint8Array {
   const bits = kek.byteLength * 8;
-  if (!AES_KEY_BITS.includes(bits)) throw new Error("the AES-KWP key must be 128, 192 or 256 bits");
+  if (!AES_KEY_BITS.includes(bits)) throw new Error('the AES-KWP key must be 128, 192 or 256 bits');
   const cipher = `id-aes${bits}-wrap-pad`;
-  const engine = direction === "wrap" ? createCipheriv(cipher, kek, AES_KWP_IV) : createDecipheriv(cipher, kek, AES_KWP_IV);
+  const engine = direction === 'wrap' ? createCipheriv(cipher, kek, AES_KWP_IV) : createDecipheriv(cipher, kek, AES_KWP_IV);
   return Buffer.concat([engine.update(input), engine.final()]);
 }
 
@@ -195,7 +195,7 @@ function oaepOptions(pem: string, label: Uint8Array | undefined) {
   return {
     key: pem,
     padding: constants.RSA_PKCS1_OAEP_PADDING,
-    oaepHash: "sha256",
+    oaepHash: 'sha256',
     ...(label !== undefined && label.byteLength > 0 ? { oaepLabel: label } : {}),
   };
 }
@@ -207,7 +207,7 @@ interface WrapParameters {
 }
 
 function readWrapParameters(params: WrapAlgoParams): WrapParameters {
-  if (params === null || typeof params !== "object") throw new TypeError("wrapping parameters must be an object");
+  if (params === null || typeof params !== 'object') throw new TypeError('wrapping parameters must be an object');
   const raw = params as { name: unknown; label?: unknown; aesKeySize?: unknown };
   return {
     name: String(raw.name),
@@ -216,27 +216,27 @@ function readWrapParameters(params: WrapAlgoParams): WrapParameters {
   };
 }
 
-const WRAP_NAMES = "RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP";
+const WRAP_NAMES = 'RSA-OAEP, AES-KWP, RSA-OAEP-AES-KWP';
 
 function wrapKey(key: ArrayBuffer, wrappingKey: ArrayBuffer, params: WrapAlgoParams): ArrayBuffer {
   const plain = bytesArgument(key);
   const wrapping = bytesArgument(wrappingKey);
   const p = readWrapParameters(params);
   try {
-    if (p.name === "RSA-OAEP") return toArrayBuffer(publicEncrypt(oaepOptions(Buffer.from(wrapping).toString("utf8"), p.label), plain));
-    if (p.name === "AES-KWP") return toArrayBuffer(aesKwp("wrap", wrapping, plain));
-    if (p.name === "RSA-OAEP-AES-KWP") {
-      if (!AES_KEY_BITS.includes(p.aesKeyBits)) throw new Error("aesKeySize must be 128, 192 or 256");
+    if (p.name === 'RSA-OAEP') return toArrayBuffer(publicEncrypt(oaepOptions(Buffer.from(wrapping).toString('utf8'), p.label), plain));
+    if (p.name === 'AES-KWP') return toArrayBuffer(aesKwp('wrap', wrapping, plain));
+    if (p.name === 'RSA-OAEP-AES-KWP') {
+      if (!AES_KEY_BITS.includes(p.aesKeyBits)) throw new Error('aesKeySize must be 128, 192 or 256');
       const ephemeral = randomBytes(p.aesKeyBits / 8);
       try {
-        const head = publicEncrypt(oaepOptions(Buffer.from(wrapping).toString("utf8"), p.label), ephemeral);
-        return toArrayBuffer(Buffer.concat([head, aesKwp("wrap", ephemeral, plain)]));
+        const head = publicEncrypt(oaepOptions(Buffer.from(wrapping).toString('utf8'), p.label), ephemeral);
+        return toArrayBuffer(Buffer.concat([head, aesKwp('wrap', ephemeral, plain)]));
       } finally {
         ephemeral.fill(0);
       }
     }
   } catch (error) {
-    throw failed("Failed to wrap key", error);
+    throw failed('Failed to wrap key', error);
   }
   throw new RangeError(`unsupported key wrapping algorithm, supported: ${WRAP_NAMES}`);
 }
@@ -246,21 +246,21 @@ function unwrapKey(wrapped: ArrayBuffer, unwrappingKey: ArrayBuffer, params: Wra
   const unwrapping = bytesArgument(unwrappingKey);
   const p = readWrapParameters(params);
   try {
-    if (p.name === "RSA-OAEP") return toArrayBuffer(privateDecrypt(oaepOptions(Buffer.from(unwrapping).toString("utf8"), p.label), input));
-    if (p.name === "AES-KWP") return toArrayBuffer(aesKwp("unwrap", unwrapping, input));
-    if (p.name === "RSA-OAEP-AES-KWP") {
-      const pem = Buffer.from(unwrapping).toString("utf8");
+    if (p.name === 'RSA-OAEP') return toArrayBuffer(privateDecrypt(oaepOptions(Buffer.from(unwrapping).toString('utf8'), p.label), input));
+    if (p.name === 'AES-KWP') return toArrayBuffer(aesKwp('unwrap', unwrapping, input));
+    if (p.name === 'RSA-OAEP-AES-KWP') {
+      const pem = Buffer.from(unwrapping).toString('utf8');
       const modulusBytes = (createPrivateKey(pem).asymmetricKeyDetails?.modulusLength ?? 0) / 8;
-      if (modulusBytes === 0 || input.byteLength <= modulusBytes) throw new Error("the wrapped key is too short for this RSA key");
+      if (modulusBytes === 0 || input.byteLength <= modulusBytes) throw new Error('the wrapped key is too short for this RSA key');
       const ephemeral = privateDecrypt(oaepOptions(pem, p.label), input.subarray(0, modulusBytes));
       try {
-        return toArrayBuffer(aesKwp("unwrap", ephemeral, input.subarray(modulusBytes)));
+        return toArrayBuffer(aesKwp('unwrap', ephemeral, input.subarray(modulusBytes)));
       } finally {
         ephemeral.fill(0);
       }
     }
   } catch (error) {
-    throw failed("Failed to unwrap key", error);
+    throw failed('Failed to unwrap key', error);
   }
   throw new RangeError(`unsupported key unwrapping algorithm, supported: ${WRAP_NAMES}`);
 }
@@ -311,25 +311,25 @@ function isValidX509CertChain(chain: string, trusted: string): boolean {
 
 // ---- JWK ------------------------------------------------------------------------------------------
 
-type KeyKind = { kty: "EC" | "RSA" | "OKP"; isPrivate: boolean; label: string };
+type KeyKind = { kty: 'EC' | 'RSA' | 'OKP'; isPrivate: boolean; label: string };
 
-const EC_PUBLIC: KeyKind = { kty: "EC", isPrivate: false, label: "EC public" };
-const EC_PRIVATE: KeyKind = { kty: "EC", isPrivate: true, label: "EC private" };
-const RSA_PUBLIC: KeyKind = { kty: "RSA", isPrivate: false, label: "RSA public" };
-const RSA_PRIVATE: KeyKind = { kty: "RSA", isPrivate: true, label: "RSA private" };
-const EDDSA_PUBLIC: KeyKind = { kty: "OKP", isPrivate: false, label: "EdDSA public" };
-const EDDSA_PRIVATE: KeyKind = { kty: "OKP", isPrivate: true, label: "EdDSA private" };
+const EC_PUBLIC: KeyKind = { kty: 'EC', isPrivate: false, label: 'EC public' };
+const EC_PRIVATE: KeyKind = { kty: 'EC', isPrivate: true, label: 'EC private' };
+const RSA_PUBLIC: KeyKind = { kty: 'RSA', isPrivate: false, label: 'RSA public' };
+const RSA_PRIVATE: KeyKind = { kty: 'RSA', isPrivate: true, label: 'RSA private' };
+const EDDSA_PUBLIC: KeyKind = { kty: 'OKP', isPrivate: false, label: 'EdDSA public' };
+const EDDSA_PRIVATE: KeyKind = { kty: 'OKP', isPrivate: true, label: 'EdDSA private' };
 
-const PRIVATE_JWK_FIELDS = ["d", "p", "q", "dp", "dq", "qi"];
+const PRIVATE_JWK_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
 function pemToJwkAs(kind: KeyKind) {
   return (pem: string, kid?: string): any => {
     let jwk: NodeJwk;
     try {
       const key = kind.isPrivate ? createPrivateKey(String(pem)) : publicKeyOf(String(pem));
-      jwk = key.export({ format: "jwk" });
+      jwk = key.export({ format: 'jwk' });
     } catch (error) {
-      throw failed("Failed to convert pem to jwk", error);
+      throw failed('Failed to convert pem to jwk', error);
     }
     if (jwk.kty !== kind.kty) throw new InternalError(`Failed to convert pem to jwk: not an ${kind.label} key`);
     return kid === undefined ? jwk : { ...jwk, kid: String(kid) };
@@ -340,13 +340,13 @@ function jwkToPemAs(kind: KeyKind) {
   return (jwk: object): string => {
     try {
       const raw = JSON.parse(JSON.stringify(jwk)) as NodeJwk;
-      if (raw === null || typeof raw !== "object" || raw.kty !== kind.kty) throw new Error(`not an ${kind.label} JWK`);
+      if (raw === null || typeof raw !== 'object' || raw.kty !== kind.kty) throw new Error(`not an ${kind.label} JWK`);
       delete raw.kid;
-      if (kind.isPrivate) return createPrivateKey({ key: raw, format: "jwk" }).export({ type: "pkcs8", format: "pem" }) as string;
+      if (kind.isPrivate) return createPrivateKey({ key: raw, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }) as string;
       for (const field of PRIVATE_JWK_FIELDS) delete (raw as Record<string, unknown>)[field];
-      return createPublicKey({ key: raw, format: "jwk" }).export({ type: "spki", format: "pem" }) as string;
+      return createPublicKey({ key: raw, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
     } catch (error) {
-      throw failed("Failed to convert jwk to pem", error);
+      throw failed('Failed to convert jwk to pem', error);
     }
   };
 }

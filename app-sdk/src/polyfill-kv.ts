@@ -10,11 +10,11 @@
 // One transaction at a time: the polyfill runs one handler at a time. Outside a handler every write
 // commits on its own.
 
-import { bytesArgument, isArrayBuffer, toArrayBuffer } from "./polyfill-crypto.ts";
-import { polyfillLimits } from "./limits.ts";
-import type { KvMap, KvMaps } from "./types.ts";
+import { bytesArgument, isArrayBuffer, toArrayBuffer } from './polyfill-crypto.ts';
+import { polyfillLimits } from './limits.ts';
+import type { KvMap, KvMaps } from './types.ts';
 
-export type ExecutionMode = "readwrite" | "readonly" | "historical";
+export type ExecutionMode = 'readwrite' | 'readonly' | 'historical';
 
 interface Entry {
   key: Uint8Array;
@@ -24,25 +24,25 @@ interface Entry {
 
 /** Bytes as a string, one char per byte: a Map key that compares by content. */
 function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 // ---- capabilities ---------------------------------------------------------------------------------
 
-type Access = "read-write" | "read-only" | "none";
+type Access = 'read-write' | 'read-only' | 'none';
 
 /** CCF's table for app endpoints (and Synod's one change: public:ccf.internal.* is not readable). */
 function mapAccess(mapName: string, mode: ExecutionMode): { access: Access; reason: string } {
-  const bare = mapName.startsWith("public:") ? mapName.slice("public:".length) : mapName;
-  if (bare.startsWith("ccf.internal.")) return { access: "none", reason: "internal maps are not accessible to apps" };
-  if (bare.startsWith("ccf.gov.")) {
+  const bare = mapName.startsWith('public:') ? mapName.slice('public:'.length) : mapName;
+  if (bare.startsWith('ccf.internal.')) return { access: 'none', reason: 'internal maps are not accessible to apps' };
+  if (bare.startsWith('ccf.gov.')) {
     return bare === mapName
-      ? { access: "none", reason: "private governance maps are not accessible to apps" }
-      : { access: "read-only", reason: "governance maps are read-only for apps" };
+      ? { access: 'none', reason: 'private governance maps are not accessible to apps' }
+      : { access: 'read-only', reason: 'governance maps are read-only for apps' };
   }
-  if (bare.startsWith("ccf.")) return { access: "none", reason: "map names starting with ccf. are reserved" };
-  if (mode === "readwrite") return { access: "read-write", reason: "app maps are writable in readwrite endpoints" };
-  return { access: "read-only", reason: `app maps are read-only in ${mode} endpoints` };
+  if (bare.startsWith('ccf.')) return { access: 'none', reason: 'map names starting with ccf. are reserved' };
+  if (mode === 'readwrite') return { access: 'read-write', reason: 'app maps are writable in readwrite endpoints' };
+  return { access: 'read-only', reason: `app maps are read-only in ${mode} endpoints` };
 }
 
 // ---- store and transactions -------------------------------------------------------------------------
@@ -128,7 +128,7 @@ export interface KvContext {
   readonly currentTx: MemoryTx | undefined;
 }
 
-const WRITES = new Set(["set", "delete", "clear"]);
+const WRITES = new Set(['set', 'delete', 'clear']);
 
 class PolyfillKvMap implements KvMap {
   readonly #name: string;
@@ -142,14 +142,14 @@ class PolyfillKvMap implements KvMap {
   /** Runs `op` in the handler's transaction, or in one of its own that commits at once. */
   #run<T>(method: string, op: (tx: MemoryTx) => T): T {
     const tx = this.#context.currentTx;
-    const { access, reason } = mapAccess(this.#name, tx?.mode ?? "readwrite");
-    const allowed = WRITES.has(method) ? access === "read-write" : access !== "none";
+    const { access, reason } = mapAccess(this.#name, tx?.mode ?? 'readwrite');
+    const allowed = WRITES.has(method) ? access === 'read-write' : access !== 'none';
     if (!allowed) {
-      const state = access === "none" ? "not accessible" : "read-only";
+      const state = access === 'none' ? 'not accessible' : 'read-only';
       throw new TypeError(`Cannot call ${method} on map '${this.#name}': it is ${state} to this app here (${reason}).`);
     }
     if (tx !== undefined) return op(tx);
-    const own = new MemoryTx("readwrite");
+    const own = new MemoryTx('readwrite');
     const result = op(own);
     this.#context.store.commit(own);
     return result;
@@ -165,36 +165,36 @@ class PolyfillKvMap implements KvMap {
 
   has(key: ArrayBuffer): boolean {
     const k = keyOf(bytesArgument(key, polyfillLimits.kvKeyBytesMax));
-    return this.#run("has", (tx) => this.#lookup(tx, k) !== undefined);
+    return this.#run('has', (tx) => this.#lookup(tx, k) !== undefined);
   }
 
   get(key: ArrayBuffer): ArrayBuffer | undefined {
     const k = keyOf(bytesArgument(key, polyfillLimits.kvKeyBytesMax));
-    const value = this.#run("get", (tx) => this.#lookup(tx, k));
+    const value = this.#run('get', (tx) => this.#lookup(tx, k));
     return value === undefined ? undefined : toArrayBuffer(value);
   }
 
   getVersionOfPreviousWrite(key: ArrayBuffer): number | undefined {
     const k = keyOf(bytesArgument(key, polyfillLimits.kvKeyBytesMax));
-    return this.#run("getVersionOfPreviousWrite", () => this.#context.store.committed(this.#name).get(k)?.version);
+    return this.#run('getVersionOfPreviousWrite', () => this.#context.store.committed(this.#name).get(k)?.version);
   }
 
   set(key: ArrayBuffer, value: ArrayBuffer): KvMap {
     const keyBytes = bytesArgument(key, polyfillLimits.kvKeyBytesMax).slice();
     const valueBytes = bytesArgument(value, polyfillLimits.kvValueBytesMax).slice();
-    this.#run("set", (tx) => tx.writesOf(this.#name).writes.set(keyOf(keyBytes), { key: keyBytes, value: valueBytes }));
+    this.#run('set', (tx) => tx.writesOf(this.#name).writes.set(keyOf(keyBytes), { key: keyBytes, value: valueBytes }));
     return this;
   }
 
   delete(key: ArrayBuffer): void {
     const keyBytes = bytesArgument(key, polyfillLimits.kvKeyBytesMax).slice();
-    this.#run("delete", (tx) => {
+    this.#run('delete', (tx) => {
       tx.writesOf(this.#name).writes.set(keyOf(keyBytes), { key: keyBytes, value: null });
     });
   }
 
   clear(): void {
-    this.#run("clear", (tx) => {
+    this.#run('clear', (tx) => {
       const own = tx.writesOf(this.#name);
       own.cleared = true;
       own.writes.clear();
@@ -202,13 +202,13 @@ class PolyfillKvMap implements KvMap {
   }
 
   forEach(callback: (value: ArrayBuffer, key: ArrayBuffer, kvmap: KvMap) => void): void {
-    if (typeof callback !== "function") throw new TypeError("Argument must be a function");
-    const entries = this.#run("forEach", (tx) => this.#visible(tx));
+    if (typeof callback !== 'function') throw new TypeError('Argument must be a function');
+    const entries = this.#run('forEach', (tx) => this.#visible(tx));
     for (const [key, value] of entries) callback(toArrayBuffer(value), toArrayBuffer(key), this);
   }
 
   get size(): number {
-    return this.#run("size", (tx) => this.#visible(tx).length);
+    return this.#run('size', (tx) => this.#visible(tx).length);
   }
 
   /** What the transaction sees, as a list taken now: committed entries it did not overwrite, then its writes. */
@@ -232,7 +232,7 @@ export function createKvMaps(context: KvContext): KvMaps {
   const handles = new Map<string, PolyfillKvMap>();
   return new Proxy({} as KvMaps, {
     get(_target, name) {
-      if (typeof name !== "string") return undefined;
+      if (typeof name !== 'string') return undefined;
       if (name.length === 0 || name.length > polyfillLimits.mapNameLengthMax) {
         throw new TypeError(`map names must be non-empty strings of at most ${polyfillLimits.mapNameLengthMax} characters`);
       }
@@ -243,7 +243,7 @@ export function createKvMaps(context: KvContext): KvMaps {
       }
       return handle;
     },
-    has: (_target, name) => typeof name === "string",
+    has: (_target, name) => typeof name === 'string',
     set: () => false,
     defineProperty: () => false,
     deleteProperty: () => false,

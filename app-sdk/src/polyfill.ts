@@ -11,16 +11,16 @@
 // One polyfill per process, installed on import: app modules keep map handles from import time
 // (`typedKv("items", …)` at top level), so reset() empties the maps without replacing them.
 
-import { PolyfillError } from "./errors.ts";
-import { polyfillLimits } from "./limits.ts";
-import { createPolyfillCrypto, isArrayBuffer, toArrayBuffer } from "./polyfill-crypto.ts";
-import { MemoryStore, MemoryTx, createKvMaps, type ExecutionMode, type KvContext } from "./polyfill-kv.ts";
-import { buildRequest, normalizeResponse, type PolyfillRequestInit } from "./polyfill-http.ts";
-import type { CCF, HistoricalState, Receipt, Request, Response, TransactionId, TransactionStatus, UserCertAuthnIdentity } from "./types.ts";
+import { PolyfillError } from './errors.ts';
+import { polyfillLimits } from './limits.ts';
+import { createPolyfillCrypto, isArrayBuffer, toArrayBuffer } from './polyfill-crypto.ts';
+import { MemoryStore, MemoryTx, createKvMaps, type ExecutionMode, type KvContext } from './polyfill-kv.ts';
+import { buildRequest, normalizeResponse, type PolyfillRequestInit } from './polyfill-http.ts';
+import type { CCF, HistoricalState, Receipt, Request, Response, TransactionId, TransactionStatus, UserCertAuthnIdentity } from './types.ts';
 
-export { InternalError, InvalidResponseError, PolyfillError } from "./errors.ts";
-export type { ExecutionMode } from "./polyfill-kv.ts";
-export type { PolyfillRequestInit } from "./polyfill-http.ts";
+export { InternalError, InvalidResponseError, PolyfillError } from './errors.ts';
+export type { ExecutionMode } from './polyfill-kv.ts';
+export type { PolyfillRequestInit } from './polyfill-http.ts';
 
 /** What `ccf.consensus` answers. By default every transaction is committed at once, in view 1. */
 export interface PolyfillConsensus {
@@ -71,7 +71,7 @@ export interface PolyfillResponse<T = any> {
 type Handler = (request: Request) => unknown;
 
 /** One recorded call to ccf.rpc. */
-export type RpcCall = { method: "setApplyWrites"; value: boolean } | { method: "setClaimsDigest"; value: ArrayBuffer };
+export type RpcCall = { method: 'setApplyWrites'; value: boolean } | { method: 'setClaimsDigest'; value: ArrayBuffer };
 
 const DEFAULT_VIEW = 1;
 
@@ -83,7 +83,7 @@ const NOT_HISTORICAL = 'ccf.historicalState is only available while an endpoint 
  */
 class HistoricalKvContext implements KvContext {
   readonly store = new MemoryStore();
-  readonly #tx = new MemoryTx("historical");
+  readonly #tx = new MemoryTx('historical');
   state: PolyfillHistoricalState | undefined;
 
   get currentTx(): MemoryTx {
@@ -95,7 +95,7 @@ class HistoricalKvContext implements KvContext {
     this.store.reset();
     this.state = state;
     if (state === undefined) return;
-    const tx = new MemoryTx("readwrite");
+    const tx = new MemoryTx('readwrite');
     for (const [name, entries] of Object.entries(state.maps ?? {})) writeEntries(tx, name, entries);
     this.store.commit(tx);
   }
@@ -104,9 +104,9 @@ class HistoricalKvContext implements KvContext {
 function writeEntries(tx: MemoryTx, mapName: string, entries: Iterable<[ArrayBuffer, ArrayBuffer]>): void {
   const writes = tx.writesOf(mapName).writes;
   for (const [key, value] of entries) {
-    if (!isArrayBuffer(key) || !isArrayBuffer(value)) throw new PolyfillError("map entries are [ArrayBuffer, ArrayBuffer] pairs");
+    if (!isArrayBuffer(key) || !isArrayBuffer(value)) throw new PolyfillError('map entries are [ArrayBuffer, ArrayBuffer] pairs');
     const keyBytes = new Uint8Array(key.slice(0));
-    writes.set(Buffer.from(keyBytes).toString("latin1"), { key: keyBytes, value: new Uint8Array(value.slice(0)) });
+    writes.set(Buffer.from(keyBytes).toString('latin1'), { key: keyBytes, value: new Uint8Array(value.slice(0)) });
   }
 }
 
@@ -131,13 +131,13 @@ export class CcfPolyfill implements KvContext {
 
   /** The last setApplyWrites value recorded (undefined: not called). */
   get applyWrites(): boolean | undefined {
-    const call = [...this.rpcCalls].reverse().find((c) => c.method === "setApplyWrites");
+    const call = [...this.rpcCalls].reverse().find((c) => c.method === 'setApplyWrites');
     return call === undefined ? undefined : (call.value as boolean);
   }
 
   /** The last setClaimsDigest value recorded. */
   get claimsDigest(): ArrayBuffer | undefined {
-    const call = [...this.rpcCalls].reverse().find((c) => c.method === "setClaimsDigest");
+    const call = [...this.rpcCalls].reverse().find((c) => c.method === 'setClaimsDigest');
     return call === undefined ? undefined : (call.value as ArrayBuffer);
   }
 
@@ -154,7 +154,7 @@ export class CcfPolyfill implements KvContext {
 
   /** Empties every map, forgets rpc calls, restores the default consensus answers. Map handles stay valid. */
   reset(): void {
-    if (this.#tx !== undefined) throw new PolyfillError("reset() while a handler is running");
+    if (this.#tx !== undefined) throw new PolyfillError('reset() while a handler is running');
     this.store.reset();
     this.rpcCalls.length = 0;
     this.#consensus = undefined;
@@ -167,8 +167,8 @@ export class CcfPolyfill implements KvContext {
 
   /** Writes committed state directly, bypassing the capability table (e.g. to seed public:ccf.gov.* maps). */
   seed(mapName: string, entries: Iterable<[ArrayBuffer, ArrayBuffer]>): number | undefined {
-    if (this.#tx !== undefined) throw new PolyfillError("seed() while a handler is running");
-    const tx = new MemoryTx("readwrite");
+    if (this.#tx !== undefined) throw new PolyfillError('seed() while a handler is running');
+    const tx = new MemoryTx('readwrite');
     writeEntries(tx, mapName, entries);
     return this.store.commit(tx);
   }
@@ -192,10 +192,10 @@ export class CcfPolyfill implements KvContext {
   invoke<T = any>(handler: (request: Request) => Promise<unknown>, init?: PolyfillRequestInit, options?: InvokeOptions): Promise<PolyfillResponse<T>>;
   invoke<T = any>(handler: (request: Request) => unknown, init?: PolyfillRequestInit, options?: InvokeOptions): PolyfillResponse<T>;
   invoke(handler: Handler, init: PolyfillRequestInit = {}, options: InvokeOptions = {}): PolyfillResponse | Promise<PolyfillResponse> {
-    if (typeof handler !== "function") throw new PolyfillError("invoke() takes the handler function first");
-    if (this.#tx !== undefined) throw new PolyfillError("invoke() while another handler is running: await the previous one");
-    const mode = options.mode ?? (options.historical === undefined ? "readwrite" : "historical");
-    if (options.historical !== undefined && mode !== "historical") throw new PolyfillError('historical state is for mode "historical" only');
+    if (typeof handler !== 'function') throw new PolyfillError('invoke() takes the handler function first');
+    if (this.#tx !== undefined) throw new PolyfillError('invoke() while another handler is running: await the previous one');
+    const mode = options.mode ?? (options.historical === undefined ? 'readwrite' : 'historical');
+    if (options.historical !== undefined && mode !== 'historical') throw new PolyfillError('historical state is for mode "historical" only');
     const request = buildRequest(init);
     const tx = new MemoryTx(mode);
     this.rpcCalls.length = 0;
@@ -208,7 +208,7 @@ export class CcfPolyfill implements KvContext {
       this.#end();
       throw error;
     }
-    if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
       return Promise.resolve(result).then(
         (value) => this.#finish(tx, value),
         (error: unknown) => {
@@ -230,15 +230,15 @@ export class CcfPolyfill implements KvContext {
     const normalized = normalizeResponse(result);
     const applyWrites = this.applyWrites;
     const success = normalized.status >= 200 && normalized.status < 300;
-    const applied = tx.mode === "readwrite" && (applyWrites ?? success);
+    const applied = tx.mode === 'readwrite' && (applyWrites ?? success);
     const version = applied ? this.store.commit(tx) : undefined;
     const body = normalized.body;
     return {
       status: normalized.status,
       headers: normalized.headers,
       body,
-      text: () => Buffer.from(body).toString("utf8"),
-      json: () => JSON.parse(Buffer.from(body).toString("utf8")),
+      text: () => Buffer.from(body).toString('utf8'),
+      json: () => JSON.parse(Buffer.from(body).toString('utf8')),
       response: result as Response,
       applied,
       version,
@@ -251,8 +251,8 @@ export class CcfPolyfill implements KvContext {
     return {
       lastCommittedTxId: () => ({ view: DEFAULT_VIEW, seqno: this.store.version }),
       statusForTxId: (view, seqno) => {
-        if (seqno > this.store.version || seqno === 0) return "Unknown";
-        return view === DEFAULT_VIEW ? "Committed" : "Invalid";
+        if (seqno > this.store.version || seqno === 0) return 'Unknown';
+        return view === DEFAULT_VIEW ? 'Committed' : 'Invalid';
       },
       viewForSeqno: (seqno) => (seqno >= 1 && seqno <= this.store.version ? DEFAULT_VIEW : undefined),
     };
@@ -297,15 +297,15 @@ export class CcfPolyfill implements KvContext {
       isValidX509CertChain: crypto.isValidX509CertChain,
       rpc: {
         setApplyWrites(force: boolean): void {
-          if (typeof force !== "boolean") throw new TypeError("First argument must be a boolean");
-          record({ method: "setApplyWrites", value: force });
+          if (typeof force !== 'boolean') throw new TypeError('First argument must be a boolean');
+          record({ method: 'setApplyWrites', value: force });
         },
         setClaimsDigest(digest: ArrayBuffer): void {
-          if (!isArrayBuffer(digest)) throw new TypeError("Argument must be an ArrayBuffer");
+          if (!isArrayBuffer(digest)) throw new TypeError('Argument must be an ArrayBuffer');
           if (digest.byteLength !== polyfillLimits.claimsDigestBytes) {
             throw new TypeError(`Argument must be an ArrayBuffer of ${polyfillLimits.claimsDigestBytes} bytes, not ${digest.byteLength}`);
           }
-          record({ method: "setClaimsDigest", value: digest.slice(0) });
+          record({ method: 'setClaimsDigest', value: digest.slice(0) });
         },
       },
       consensus: {
@@ -314,27 +314,27 @@ export class CcfPolyfill implements KvContext {
           return { view, seqno };
         },
         getStatusForTxId: (view: number, seqno: number) =>
-          this.#consensusNow().statusForTxId(txNumber(view, "view"), txNumber(seqno, "seqno")),
-        getViewForSeqno: (seqno: number) => this.#consensusNow().viewForSeqno(txNumber(seqno, "seqno")) ?? null,
+          this.#consensusNow().statusForTxId(txNumber(view, 'view'), txNumber(seqno, 'seqno')),
+        getViewForSeqno: (seqno: number) => this.#consensusNow().viewForSeqno(txNumber(seqno, 'seqno')) ?? null,
       },
       historical: {
         getStateRange(): never {
-          throw new Error("ccf.historical.getStateRange is not available in the polyfill (nor in Synod yet): use an endpoint in historical mode");
+          throw new Error('ccf.historical.getStateRange is not available in the polyfill (nor in Synod yet): use an endpoint in historical mode');
         },
         dropCachedStates(): never {
-          throw new Error("ccf.historical.dropCachedStates is not available in the polyfill (nor in Synod yet)");
+          throw new Error('ccf.historical.dropCachedStates is not available in the polyfill (nor in Synod yet)');
         },
       },
       // As in current CCF and Synod: the clock is always available; the call returns its argument.
       enableUntrustedDateTime: (enable: boolean) => !!enable,
       enableMetricsLogging: (enable: boolean) => {
-        if (typeof enable !== "boolean") throw new TypeError("First argument must be a boolean");
+        if (typeof enable !== 'boolean') throw new TypeError('First argument must be a boolean');
         const previous = this.#metricsLogging;
         this.#metricsLogging = enable;
         return previous;
       },
     };
-    Object.defineProperty(global, "historicalState", { get: currentHistoricalState, enumerable: true, configurable: true });
+    Object.defineProperty(global, 'historicalState', { get: currentHistoricalState, enumerable: true, configurable: true });
     return global;
   }
 }
@@ -351,14 +351,14 @@ function txNumber(value: unknown, what: string): number {
  * UTF-8 as QuickJS writes it: a lone surrogate becomes its own three bytes (WTF-8) rather than U+FFFD.
  * Decoding replaces invalid bytes with U+FFFD.
  */
-function createTextConverters(): Pick<CCF, "strToBuf" | "bufToStr" | "jsonCompatibleToBuf" | "bufToJsonCompatible"> {
+function createTextConverters(): Pick<CCF, 'strToBuf' | 'bufToStr' | 'jsonCompatibleToBuf' | 'bufToJsonCompatible'> {
   const strToBuf = (s: string): ArrayBuffer => {
-    if (typeof s !== "string") throw new TypeError("Argument must be a string");
-    return toArrayBuffer(LONE_SURROGATE.test(s) ? wtf8(s) : Buffer.from(s, "utf8"));
+    if (typeof s !== 'string') throw new TypeError('Argument must be a string');
+    return toArrayBuffer(LONE_SURROGATE.test(s) ? wtf8(s) : Buffer.from(s, 'utf8'));
   };
   const bufToStr = (buffer: ArrayBuffer): string => {
-    if (!isArrayBuffer(buffer)) throw new TypeError("Argument must be an ArrayBuffer");
-    return Buffer.from(buffer).toString("utf8");
+    if (!isArrayBuffer(buffer)) throw new TypeError('Argument must be an ArrayBuffer');
+    return Buffer.from(buffer).toString('utf8');
   };
   return {
     strToBuf,
@@ -385,7 +385,7 @@ function wtf8(s: string): Uint8Array {
 
 /** A caller as a user_cert endpoint sees it. */
 export function userCaller(id: string, options: { data?: unknown; cert?: string } = {}): UserCertAuthnIdentity {
-  return { policy: "user_cert", id, data: options.data ?? null, cert: options.cert ?? "" };
+  return { policy: 'user_cert', id, data: options.data ?? null, cert: options.cert ?? '' };
 }
 
 /** The process's polyfill, installed as `globalThis.ccf` when this module is imported. */

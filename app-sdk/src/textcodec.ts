@@ -1,14 +1,14 @@
 // A minimal TextEncoder over ccf.strToBuf (ccf-app's textcodec module), for libraries that expect one:
 // the sandbox has no TextEncoder of its own.
 
-import { ccfGlobal } from "./global.ts";
+import { ccfGlobal } from './global.ts';
 
 export type TextEncoderEncodeIntoResult = { read?: number; written?: number };
 
 export class TextEncoder {
-  readonly encoding = "utf-8";
+  readonly encoding = 'utf-8';
 
-  encode(input = ""): Uint8Array {
+  encode(input = ''): Uint8Array {
     return new Uint8Array(ccfGlobal().strToBuf(String(input)));
   }
 

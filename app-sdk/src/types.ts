@@ -75,21 +75,21 @@ export interface TransactionId {
   seqno: number;
 }
 
-export type TransactionStatus = "Committed" | "Invalid" | "Pending" | "Unknown";
+export type TransactionStatus = 'Committed' | 'Invalid' | 'Pending' | 'Unknown';
 
 // ---- crypto -------------------------------------------------------------------------------------
 
 export interface RsaOaepParams {
-  name: "RSA-OAEP";
+  name: 'RSA-OAEP';
   label?: ArrayBuffer;
 }
 
 export interface AesKwpParams {
-  name: "AES-KWP";
+  name: 'AES-KWP';
 }
 
 export interface RsaOaepAesKwpParams {
-  name: "RSA-OAEP-AES-KWP";
+  name: 'RSA-OAEP-AES-KWP';
   /** Bits of the ephemeral AES key: 128, 192 or 256. */
   aesKeySize: number;
   label?: ArrayBuffer;
@@ -103,9 +103,9 @@ export interface CryptoKeyPair {
   publicKey: string;
 }
 
-export type AlgorithmName = "RSA-PSS" | "ECDSA" | "EdDSA" | "HMAC";
+export type AlgorithmName = 'RSA-PSS' | 'ECDSA' | 'EdDSA' | 'HMAC';
 
-export type DigestAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
+export type DigestAlgorithm = 'SHA-256' | 'SHA-384' | 'SHA-512';
 
 export interface SigningAlgorithm {
   name: AlgorithmName;
@@ -316,7 +316,7 @@ export interface AuthnIdentityCommon {
 }
 
 export interface EmptyAuthnIdentity extends AuthnIdentityCommon {
-  policy: "no_auth";
+  policy: 'no_auth';
 }
 
 interface CertAuthnIdentityCommon extends AuthnIdentityCommon {
@@ -325,7 +325,7 @@ interface CertAuthnIdentityCommon extends AuthnIdentityCommon {
 }
 
 export interface AnyCertAuthnIdentity extends CertAuthnIdentityCommon {
-  policy: "any_cert";
+  policy: 'any_cert';
 }
 
 interface UserMemberAuthnIdentityCommon extends CertAuthnIdentityCommon {
@@ -336,11 +336,11 @@ interface UserMemberAuthnIdentityCommon extends CertAuthnIdentityCommon {
 }
 
 export interface UserCertAuthnIdentity extends UserMemberAuthnIdentityCommon {
-  policy: "user_cert";
+  policy: 'user_cert';
 }
 
 export interface MemberCertAuthnIdentity extends UserMemberAuthnIdentityCommon {
-  policy: "member_cert";
+  policy: 'member_cert';
 }
 
 interface UserMemberCOSEAuthIdentityCommon {
@@ -348,15 +348,15 @@ interface UserMemberCOSEAuthIdentityCommon {
 }
 
 export interface MemberCOSESign1AuthnIdentity extends UserMemberAuthnIdentityCommon, UserMemberCOSEAuthIdentityCommon {
-  policy: "member_cose_sign1";
+  policy: 'member_cose_sign1';
 }
 
 export interface UserCOSESign1AuthnIdentity extends UserMemberAuthnIdentityCommon, UserMemberCOSEAuthIdentityCommon {
-  policy: "user_cose_sign1";
+  policy: 'user_cose_sign1';
 }
 
 export interface JwtAuthnIdentity extends AuthnIdentityCommon {
-  policy: "jwt";
+  policy: 'jwt';
   jwt: { keyIssuer: string; header: any; payload: any };
 }
 
