@@ -1,6 +1,8 @@
 // The logging sample (samples/logging-js) against a real node/kv Store: begin a Tx, invoke, commit, read
-// back through a new Tx. Also checks the key layout matches the native app, so the two interchange.
+// back through a new Tx. Also checks the key layout matches the native app, so the two interchange, and
+// the historical endpoints and claims (record_claim) CCF's sample has.
 
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../kv/index.ts';
@@ -38,8 +40,12 @@ describe('samples/logging-js', () => {
     expect(app.endpoints.map((e) => `${e.method} ${e.path} ${e.properties.mode}`)).toEqual([
       'POST /log/private readwrite',
       'GET /log/private readonly',
+      'GET /log/private/historical historical',
+      'GET /log/private/historical_receipt historical',
       'POST /log/public readwrite',
       'GET /log/public readonly',
+      'GET /log/public/historical historical',
+      'GET /log/public/historical_receipt historical',
     ]);
   });
 
@@ -116,6 +122,36 @@ describe('samples/logging-js', () => {
     const after = app.stats;
     expect(after.heapUsedBytes! - before.heapUsedBytes!).toBeLessThan(16 * 1024);
     expect(after.memoryBytes).toBe(before.memoryBytes);
+  });
+
+  it('record_claim sets the claims digest to SHA-256 of the message; a non-boolean is a 400', () => {
+    const msg = 'claimed message';
+    const tx = new Store().begin();
+    const result = app.invoke({ method: 'POST', path: '/log/public' }, makeRequest('POST', '/log/public', { body: { id: 3, msg, record_claim: true } }), tx);
+    if (!result.ok) throw result.error;
+    expect(Buffer.from(result.claimsDigest!).toString('hex')).toBe(createHash('sha256').update(msg).digest('hex'));
+    const plain = app.invoke({ method: 'POST', path: '/log/private' }, makeRequest('POST', '/log/private', { body: { id: 3, msg } }), new Store().begin());
+    expect(plain.ok && plain.claimsDigest).toBeUndefined();
+    expect(call(new Store(), 'POST', '/log/private', { body: { id: 3, msg, record_claim: 'yes' } }).status).toBe(400);
+  });
+
+  it('historical endpoints read what the transaction wrote, with its receipt on request', () => {
+    const past = new Store();
+    past.restore({ version: 11, maps: [] });
+    past.applyWrites(12, [{ name: 'records', writes: [[u64(5), new TextEncoder().encode('then')]], removes: [] }]);
+    const current = new Store();
+    call(current, 'POST', '/log/private', { body: { id: 5, msg: 'now' } });
+    const receipt = { signature: 'c2ln', proof: [], is_signature_transaction: false };
+    const historical = (path: string, query: string) => {
+      const result = app.invoke({ method: 'GET', path }, makeRequest('GET', path, { query }), current.begin(),
+        { historical: { transactionId: '2.12', receipt, tx: past.begin() } });
+      if (!result.ok) throw result.error;
+      return { status: result.response.status, body: JSON.parse(decode(result.response.body)) };
+    };
+    expect(historical('/log/private/historical', 'id=5')).toEqual({ status: 200, body: { msg: 'then' } });
+    expect(historical('/log/private/historical_receipt', 'id=5')).toEqual({ status: 200, body: { msg: 'then', receipt } });
+    expect(historical('/log/private/historical_receipt', 'id=6').status).toBe(404);
+    expect(historical('/log/public/historical', 'id=5').status).toBe(404);
   });
 
   it('refuses a write in a readonly endpoint: the GET handler cannot write even if it tried', async () => {

@@ -1,7 +1,12 @@
 // CCF's logging sample API as a JS bundle (paths relative to /app):
-//   POST /log/private  {"id": <number>, "msg": <string>}  -> true; stored in the private map "records"
+//   POST /log/private  {"id": <number>, "msg": <string>, "record_claim"?: <bool>}  -> true; stored in the
+//        private map "records"; with record_claim, the receipt's claims digest is SHA-256(msg) (CCF's
+//        ccf.rpc.setClaimsDigest), so the receipt proves the message itself
 //   GET  /log/private?id=<n>                              -> {"msg": ...}, or 404 ResourceNotFound
-//   POST/GET /log/public: the same in the public map "public:records"
+//   GET  /log/private/historical?id=<n>, header x-ms-ccf-transaction-id: <view>.<seqno>
+//        -> {"msg": ...} as that transaction wrote it ("mode": "historical": the node reads the entry back)
+//   GET  /log/private/historical_receipt?id=<n>, same header -> {"msg": ..., "receipt": <CCF receipt>}
+//   POST/GET /log/public[/historical[_receipt]]: the same in the public map "public:records"
 // Same maps and key layout as the native app (node/apps/logging.ts): the key is the id as a u64
 // little-endian, the value the message as UTF-8. Either app reads what the other wrote.
 
@@ -57,18 +62,29 @@ function write(mapName, request) {
   const id = parseId(body.id);
   if (id === undefined) return error(400, 'InvalidInput', 'id must be a non-negative integer.');
   if (typeof body.msg !== 'string') return error(400, 'InvalidInput', 'msg must be a string.');
+  if (body.record_claim !== undefined && typeof body.record_claim !== 'boolean') {
+    return error(400, 'InvalidInput', 'record_claim must be a boolean.');
+  }
   const value = ccf.strToBuf(body.msg);
   if (value.byteLength > MSG_BYTES_MAX) return error(400, 'InvalidInput', `msg is longer than ${MSG_BYTES_MAX} bytes.`);
   ccf.kv[mapName].set(idKey(id), value);
+  if (body.record_claim) ccf.rpc.setClaimsDigest(ccf.crypto.digest('SHA-256', value));
   return { body: true };
 }
 
-function read(mapName, request) {
+// `kv` is ccf.kv (the current state) or ccf.historicalState.kv (what one past transaction wrote).
+function read(kv, mapName, request) {
   const id = parseId(queryParam(request.query, 'id'));
   if (id === undefined) return error(400, 'InvalidInput', 'id must be a non-negative integer.');
-  const value = ccf.kv[mapName].get(idKey(id));
+  const value = kv[mapName].get(idKey(id));
   if (value === undefined) return error(404, 'ResourceNotFound', `No message with id ${id}.`);
   return { body: { msg: ccf.bufToStr(value) } };
+}
+
+function readHistorical(mapName, request, withReceipt) {
+  const result = read(ccf.historicalState.kv, mapName, request);
+  if (withReceipt && result.statusCode === undefined) result.body.receipt = ccf.historicalState.receipt;
+  return result;
 }
 
 export function post_private(request) {
@@ -76,7 +92,15 @@ export function post_private(request) {
 }
 
 export function get_private(request) {
-  return read(PRIVATE_MAP, request);
+  return read(ccf.kv, PRIVATE_MAP, request);
+}
+
+export function get_historical_private(request) {
+  return readHistorical(PRIVATE_MAP, request, false);
+}
+
+export function get_historical_private_with_receipt(request) {
+  return readHistorical(PRIVATE_MAP, request, true);
 }
 
 export function post_public(request) {
@@ -84,5 +108,13 @@ export function post_public(request) {
 }
 
 export function get_public(request) {
-  return read(PUBLIC_MAP, request);
+  return read(ccf.kv, PUBLIC_MAP, request);
+}
+
+export function get_historical_public(request) {
+  return readHistorical(PUBLIC_MAP, request, false);
+}
+
+export function get_historical_public_with_receipt(request) {
+  return readHistorical(PUBLIC_MAP, request, true);
 }
