@@ -51,7 +51,24 @@ export interface ParsedCertificate {
 }
 
 /** Parses a PEM string (one CERTIFICATE block) or DER bytes; throws TypeError when unusable. */
+/**
+ * Parsed certificates by their PEM text. Receipts under one node certificate repeat the same PEM, and
+ * ASN.1 parsing costs far more than the rest of a receipt check; the results are treated as immutable.
+ */
+const PARSED_CERTIFICATES_MAX = 64;
+const parsedByPem = new Map<string, ParsedCertificate>();
+
 export function parseCertificate(input: string | Uint8Array): ParsedCertificate {
+  if (typeof input !== 'string') return parseCertificateUncached(input);
+  const cached = parsedByPem.get(input);
+  if (cached) return cached;
+  const parsed = parseCertificateUncached(input);
+  if (parsedByPem.size >= PARSED_CERTIFICATES_MAX) parsedByPem.delete(parsedByPem.keys().next().value!);
+  parsedByPem.set(input, Object.freeze(parsed));
+  return parsed;
+}
+
+function parseCertificateUncached(input: string | Uint8Array): ParsedCertificate {
   const der = typeof input === 'string' ? pemToDer(input) : input;
   if (!(der instanceof Uint8Array) || der.length === 0) throw new TypeError('certificate must be PEM or DER');
   let cert: Certificate;
