@@ -4,7 +4,7 @@
 // Every run is bounded in time and request count, and stops the processes it started.
 //
 //   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--app js|native|both]
-//                    [--reads] [--json]
+//                    [--reads] [--load-workers 2] [--json]
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { p384 } from '@noble/curves/nist.js';
 import { startTestNetwork, type LoggingApp } from '../test/helpers/network.ts';
 import { HttpsClient } from '../test/helpers/https.ts';
+import { Worker } from 'node:worker_threads';
+import type { LoadJob, LoadOutcome } from './load-worker.ts';
 
 const REQUESTS_PER_RUN_MAX = 2_000_000;
 /** Reads spread over this many ids, written before the read runs. */
@@ -35,32 +37,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number, reads = false): Promise<RunResult> {
-  const client = new HttpsClient({ url, ca, cert, key, maxSockets: concurrency + 1 });
+async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number, reads: boolean, loadWorkers: number): Promise<RunResult> {
   const probe = new HttpsClient({ url, ca, cert, key, maxSockets: 2 });
   const msg = 'x'.repeat(valueBytes);
-  const latencies: number[] = [];
   const commitLatencies: number[] = [];
-  let errors = 0;
-  let issued = 0;
+  const deadlineEpochMs = Date.now() + seconds * 1000;
   const deadline = performance.now() + seconds * 1000;
-  let nextId = concurrency * 10_000_000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline && issued < REQUESTS_PER_RUN_MAX) {
-      issued++;
-      const started = performance.now();
-      const res = reads
-        ? await client.get(`/app/log/private?id=${issued % READ_KEYS}`)
-        : await client.post('/app/log/private', { id: nextId++, msg });
-      if (res.status === 200) latencies.push(performance.now() - started);
-      else errors++;
-    }
-  };
+  const threads = Math.min(loadWorkers, concurrency);
+  const jobs: LoadJob[] = Array.from({ length: threads }, (_, i) => ({
+    url, ca, cert, key,
+    concurrency: Math.floor(concurrency / threads) + (i < concurrency % threads ? 1 : 0),
+    deadlineEpochMs,
+    valueBytes,
+    reads,
+    readKeys: READ_KEYS,
+    idBase: (concurrency * 100 + i) * 10_000_000,
+    requestsMax: Math.floor(REQUESTS_PER_RUN_MAX / threads),
+  }));
+  let nextProbeId = concurrency * 10_000_000 - 1_000_000;
   // Commit latency: one probe at a time writes and polls for its receipt, while the load runs.
   const prober = async (): Promise<void> => {
     while (!reads && performance.now() < deadline) {
       const started = performance.now();
-      const res = await probe.post('/app/log/private', { id: nextId++, msg });
+      const res = await probe.post('/app/log/private', { id: nextProbeId++, msg });
       const txid = res.headers['x-ms-ccf-transaction-id'];
       if (res.status !== 200 || typeof txid !== 'string') continue;
       for (;;) {
@@ -73,16 +72,15 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
     }
   };
   const started = performance.now();
-  await Promise.all([...Array.from({ length: concurrency }, worker), prober()]);
+  const [outcomes] = await Promise.all([Promise.all(jobs.map(runInWorker)), prober()]);
   const elapsedSeconds = (performance.now() - started) / 1000;
-  client.close();
   probe.close();
-  latencies.sort((a, b) => a - b);
+  const latencies = outcomes.flatMap((o) => o.latenciesMs).sort((a, b) => a - b);
   commitLatencies.sort((a, b) => a - b);
   return {
     concurrency,
     requests: latencies.length,
-    errors,
+    errors: outcomes.reduce((sum, o) => sum + o.errors, 0),
     throughputPerSecond: latencies.length / elapsedSeconds,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
@@ -90,6 +88,17 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
     commitP99Ms: percentile(commitLatencies, 99),
     commitSamples: commitLatencies.length,
   };
+}
+
+function runInWorker(job: LoadJob): Promise<LoadOutcome> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: job });
+    worker.once('message', (outcome: LoadOutcome) => {
+      resolve(outcome);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }
 
 function opsPerSecond(fn: () => void, minMs = 300): number {
@@ -126,11 +135,14 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       app: { type: 'string', default: 'js' },
       reads: { type: 'boolean', default: false },
+      'load-workers': { type: 'string', default: '2' },
     },
   });
   const seconds = Number(values.seconds);
   const concurrencies = values.concurrency.split(',').map(Number);
   const valueBytes = Number(values['value-bytes']);
+  const loadWorkers = Number(values['load-workers']);
+  if (!Number.isInteger(loadWorkers) || loadWorkers < 1 || loadWorkers > 16) throw new Error('--load-workers must be in 1..16');
   if (!['js', 'native', 'both'].includes(values.app)) throw new Error('--app must be js, native or both');
   if (!(seconds > 0 && seconds <= 600) || concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
     throw new Error('--seconds must be in (0, 600] and --concurrency a list of integers in 1..1024');
@@ -153,7 +165,7 @@ async function main(): Promise<void> {
       const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
       const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
       for (const concurrency of concurrencies) {
-        const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes);
+        const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, false, loadWorkers);
         results.push({ ...result, app, kind: 'write' });
         log(`  ${app.padEnd(6)} write c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
           `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
@@ -162,7 +174,7 @@ async function main(): Promise<void> {
       if (values.reads) {
         for (let id = 0; id < READ_KEYS; id++) await net.user.post('/app/log/private', { id, msg: 'x'.repeat(valueBytes) });
         for (const concurrency of concurrencies) {
-          const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true);
+          const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true, loadWorkers);
           results.push({ ...result, app, kind: 'read' });
           log(`  ${app.padEnd(6)} read  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
             `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  (errors ${result.errors})`);
