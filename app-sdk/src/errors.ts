@@ -9,8 +9,10 @@
 /** As QuickJS's InternalError: the operation failed underneath (`name` is "InternalError"). */
 export class InternalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message);
     this.name = 'InternalError';
+    // Not super(message, options): Error's second argument is ES2022, and apps may compile for ES2020.
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, configurable: true, writable: true });
   }
 }
 
