@@ -16,7 +16,17 @@ import { polyfillLimits } from './limits.ts';
 import { createPolyfillCrypto, isArrayBuffer, toArrayBuffer } from './polyfill-crypto.ts';
 import { MemoryStore, MemoryTx, createKvMaps, type ExecutionMode, type KvContext } from './polyfill-kv.ts';
 import { buildRequest, normalizeResponse, type PolyfillRequestInit } from './polyfill-http.ts';
-import type { CCF, HistoricalState, Receipt, Request, Response, TransactionId, TransactionStatus, UserCertAuthnIdentity } from './types.ts';
+import type {
+  CCF,
+  HistoricalState,
+  Receipt,
+  Request,
+  Response,
+  SnpAttestation,
+  TransactionId,
+  TransactionStatus,
+  UserCertAuthnIdentity,
+} from './types.ts';
 
 export { InternalError, InvalidResponseError, PolyfillError } from './errors.ts';
 export type { ExecutionMode } from './polyfill-kv.ts';
@@ -74,6 +84,13 @@ type Handler = (request: Request) => unknown;
 export type RpcCall = { method: 'setApplyWrites'; value: boolean } | { method: 'setClaimsDigest'; value: ArrayBuffer };
 
 const DEFAULT_VIEW = 1;
+
+/** As ccf-app's polyfill: the name exists (modules bind it at import), verification is not offered. */
+const SNP_ATTESTATION: SnpAttestation = {
+  verifySnpAttestation(): never {
+    throw new Error('SEV-SNP attestation verification is not available in the polyfill');
+  },
+};
 
 const NOT_HISTORICAL = 'ccf.historicalState is only available while an endpoint with "mode": "historical" handles a request';
 
@@ -148,7 +165,9 @@ export class CcfPolyfill implements KvContext {
 
   /** Sets `globalThis.ccf` to this polyfill's global (again, if something replaced it). */
   install(): this {
-    (globalThis as { ccf?: CCF }).ccf = this.ccf;
+    const scope = globalThis as { ccf?: CCF; snp_attestation?: SnpAttestation };
+    scope.ccf = this.ccf;
+    scope.snp_attestation = SNP_ATTESTATION;
     return this;
   }
 

@@ -471,6 +471,12 @@ export async function respondAsync() {
   return { body: s(ccf.kv["conf:async"].get(b("k"))) };
 }
 
+/** CCF defines snp_attestation.verifySnpAttestation on every platform (it checks a report it is given). */
+export function snpAttestation() {
+  const global = globalThis.snp_attestation;
+  return { body: { verify: global === undefined || global === null ? "undefined" : typeof global.verifySnpAttestation } };
+}
+
 export function globals() {
   const random = Math.random();
   return {

@@ -39,6 +39,7 @@ export const ENDPOINTS = {
   respond: endpoint('GET', '/respond/{kind}', 'raw', 'respond'),
   respondAsync: endpoint('POST', '/respond-async', 'raw', 'respondAsync'),
   globals: endpoint('GET', '/globals', 'raw', 'globals'),
+  snpAttestation: endpoint('GET', '/snp-attestation', 'raw', 'snpAttestation'),
   historical: endpoint('GET', '/historical', 'raw', 'historical', 'historical'),
   notHistorical: endpoint('GET', '/not-historical', 'raw', 'notHistorical'),
   sdkWrite: endpoint('POST', '/sdk/write', 'sdk', 'write'),
@@ -57,6 +58,9 @@ export const CONSENSUS: PolyfillConsensus = {
   statusForTxId: (view, seqno) => (seqno > 40 ? 'Pending' : view === 2 ? 'Committed' : 'Invalid'),
   viewForSeqno: (seqno) => (seqno <= 40 ? 2 : undefined),
 };
+
+/** The case name, for knownGaps. */
+export const SNP_ATTESTATION_CASE = 'the snp_attestation global offers verifySnpAttestation';
 
 export interface SuiteOptions {
   /**
@@ -462,6 +466,12 @@ export function conformanceSuite(runtime: string, createBackend: () => Promise<B
           random: true,
           date: 'number',
         });
+      });
+    });
+
+    describe('snp_attestation', () => {
+      check(SNP_ATTESTATION_CASE, async () => {
+        expect((await respond('snpAttestation')).json).toEqual({ verify: 'function' });
       });
     });
 
