@@ -5,15 +5,17 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { X509Certificate, createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyReceipt } from '../../client/src/index.ts';
+import { REPO_ROOT } from '../../node/sandbox/supervisor.ts';
 import { build } from '../../samples/ccf-app-counter/build.mjs';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.ts';
 import type { HttpResponse } from '../helpers/https.ts';
 
 const BUILD_MS_MAX = 30_000;
+const SAMPLE_SRC = join(REPO_ROOT, 'samples', 'ccf-app-counter', 'src');
 
 let net: TestNetwork;
 let buildDir: string;
@@ -28,6 +30,9 @@ beforeAll(async () => {
   const names = bundle.modules.map((m) => m.name);
   expect(names).toContain('node_modules/@microsoft/ccf-app/kv.js');
   expect(bundle.modules.filter((m) => /synod/i.test(m.module))).toEqual([]);
+  const sources = readdirSync(SAMPLE_SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  expect(sources.length).toBeGreaterThan(0);
+  expect(sources.filter((f) => /synod/i.test(readFileSync(join(SAMPLE_SRC, f), 'utf8')))).toEqual([]);
   net = await startTestNetwork({}, 'js', { jsAppDir: dir });
   userId = createHash('sha256').update(new X509Certificate(readFileSync(join(net.common, 'user0_cert.pem'))).raw).digest('hex');
 }, 120_000);
