@@ -1,5 +1,5 @@
-// ccf.historical and ccf.historicalState (ccf-app's historical module). Synod does not serve historical
-// queries yet: getStateRange throws there, and historicalState is undefined.
+// ccf.historical and ccf.historicalState (ccf-app's historical module). Synod serves endpoints in
+// "historical" mode (ccf.historicalState); ccf.historical.getStateRange is not available there yet.
 
 import { ccfGlobal } from './global.ts';
 import type { HistoricalState } from './types.ts';
@@ -7,11 +7,11 @@ import type { HistoricalState } from './types.ts';
 export type { HistoricalState, Receipt, Proof, ProofElement } from './types.ts';
 
 /**
- * The state as of the transaction a "historical" endpoint was called for, read at import as ccf-app
- * does. Prefer `getHistoricalState()`, which reads it per request (Synod keeps modules loaded across
- * requests, so a value captured at import goes stale).
+ * `ccf.historicalState` read at import, as ccf-app does. Synod keeps modules loaded across requests
+ * and, for that reason, gives one object at load time whose fields read the current historical
+ * request; the polyfill does the same. `getHistoricalState()` reads the global per request instead
+ * (undefined outside historical endpoints).
  */
-// (Not `a\n?.b`: QuickJS evaluates optional chaining across a line break to `a`.)
 const atImport = (globalThis as { ccf?: { historicalState?: HistoricalState } }).ccf;
 export const historicalState: HistoricalState | undefined = atImport === undefined ? undefined : atImport.historicalState;
 
