@@ -175,6 +175,23 @@ describe('enclave', () => {
     expect((error as LedgerCorruptError).offset).toBe(victim.offset);
   });
 
+  it('creates the genesis again when the secrets were sealed but the ledger never got it', async () => {
+    const host = memoryHost();
+    await newService(host);
+    const member = await createIdentity('member1', 'P-256');
+    const again = await Enclave.start({
+      host: memoryHost(),
+      options: { signatureTxCount: 1000, signatureDelayMs: 5 },
+      sealingKey,
+      sealed: host.sealed!,
+      ledger: { entries: [] },
+      genesis: { members: [{ certPem: member.certPem }], users: [], open: true },
+      addresses,
+    });
+    expect(again.lastSeqno).toBe(2); // genesis and its signature
+    expect(again.nodeId).toBe(host.enclave!.nodeId); // the same sealed identity
+  });
+
   it('re-runs a conflicting transaction and gives up with 503 after the bounded retries', async () => {
     const host = memoryHost();
     const enclave = await newService(host);

@@ -109,6 +109,8 @@ export class Enclave {
     let genesis: ((tx: Tx) => void) | undefined;
     if (init.sealed) {
       secrets = unseal(init.sealed, init.sealingKey);
+      // Sealed, but the genesis transaction never reached the disk (a crash in between): create it again.
+      if (ledger.entries.length === 0 && init.genesis) genesis = genesisTransaction(init.genesis, secrets, init.addresses);
     } else {
       if (ledger.entries.length > 0) {
         throw new Error('the data folder holds a ledger but no sealed secrets: this node cannot decrypt it. ' +

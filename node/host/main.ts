@@ -72,7 +72,8 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
   const nodeAddresses = addresses(config);
 
   const sealed = existsSync(sealedPath) ? new Uint8Array(readFileSync(sealedPath)) : undefined;
-  const genesis: GenesisConfig | undefined = config.genesis && !sealed ? {
+  // Read whenever configured: the enclave uses it only if its ledger is empty.
+  const genesis: GenesisConfig | undefined = config.genesis ? {
     members: config.genesis.members.map((m) => ({
       certPem: readFileSync(m.certFile, 'utf8'),
       ...(m.encryptionPublicKeyFile ? { encryptionPublicKeyPem: readFileSync(m.encryptionPublicKeyFile, 'utf8') } : {}),
