@@ -273,8 +273,7 @@ export class Frontend {
     if (!CERTIFICATE_POLICIES.has(policy)) return refuse('PolicyNotSupported', 'not supported by this node');
     const certDer = request.clientCertDer;
     if (!certDer) return refuse('NoClientCertificate', 'no client certificate presented');
-    const id = toHex(sha256(certDer));
-    const key = utf8(id);
+    const { id, key } = certificateIdOf(certDer);
     const isUser = policy !== 'member_cert' && store.get(Tables.userCerts, key) !== undefined;
     const isMember = policy !== 'user_cert' && store.get(Tables.memberCerts, key) !== undefined;
     if (isUser || isMember) return { policy, id };
@@ -292,6 +291,22 @@ export class Frontend {
     }
     return this.serviceStatusCache.status;
   }
+}
+
+/**
+ * Caller IDs by certificate bytes. The host hands the same bytes object for every request on a TLS
+ * connection, so the ID (a SHA-256 of the DER) is computed once per connection, not once per request.
+ */
+const certificateIds = new WeakMap<Uint8Array, { id: string; key: Uint8Array }>();
+
+function certificateIdOf(certDer: Uint8Array): { id: string; key: Uint8Array } {
+  let known = certificateIds.get(certDer);
+  if (!known) {
+    const id = toHex(sha256(certDer));
+    known = { id, key: utf8(id) };
+    certificateIds.set(certDer, known);
+  }
+  return known;
 }
 
 function makeRequest(request: RequestMessage, params: Record<string, string>, caller: Caller): EndpointRequest {
