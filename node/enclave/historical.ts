@@ -196,3 +196,120 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+// ---- ccf.historical.getStateRange / dropCachedStates (CCF src/js/extensions/ccf/historical.cpp) ----
+// The sandbox's call is synchronous and reading entries back is not, so, as CCF's state cache does, the
+// first call for a handle starts the reads and answers null; a later call with the same range answers the
+// states once all have arrived. A handle's states are kept until dropCachedStates, a request for another
+// range on that handle, or its expiry.
+
+export const historicalRangeLimits = {
+  /** Seqnos in one range (end - start + 1). */
+  rangeSeqnosMax: 256,
+  /** Handles holding or fetching states at once; a new one beyond that evicts the one expiring first. */
+  handlesMax: 16,
+  /** secondsUntilExpiry is clamped to this. */
+  expirySecondsMax: 3600,
+} as const;
+
+interface RangeRequest {
+  startSeqno: number;
+  endSeqno: number;
+  expiresAtMs: number;
+  states: HistoricalState[] | undefined;
+  error: RpcError | undefined;
+}
+
+const rangeTables = new WeakMap<Enclave, Map<number, RangeRequest>>();
+
+export interface HistoricalRangeHooks {
+  /** The states of start..end, or null while they are fetched (the fetch is started or continues). */
+  getStateRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): HistoricalState[] | null;
+  /** Forgets a handle's states; false if it held none. */
+  dropCachedStates(handle: number): boolean;
+}
+
+/** The hooks node/js calls for ccf.historical; `nowMs` is untrusted host time, only used for expiry. */
+export function historicalRange(enclave: Enclave, host: HostPort | undefined, nowMs: () => number = Date.now): HistoricalRangeHooks {
+  let table = rangeTables.get(enclave);
+  if (table === undefined) rangeTables.set(enclave, (table = new Map()));
+  const handles = table;
+  const expire = (now: number): void => {
+    for (const [handle, request] of handles) if (request.expiresAtMs <= now) handles.delete(handle);
+  };
+  return {
+    getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry) {
+      checkRange(handle, startSeqno, endSeqno, secondsUntilExpiry);
+      const now = nowMs();
+      expire(now);
+      const expiresAtMs = now + Math.min(secondsUntilExpiry, historicalRangeLimits.expirySecondsMax) * 1000;
+      const existing = handles.get(handle);
+      if (existing !== undefined && existing.startSeqno === startSeqno && existing.endSeqno === endSeqno) {
+        existing.expiresAtMs = expiresAtMs;
+        if (existing.error !== undefined) {
+          handles.delete(handle);
+          throw existing.error;
+        }
+        return existing.states ?? null;
+      }
+      // Not committed yet: nothing to fetch; the caller retries, as with CCF's cache waiting for commit.
+      if (endSeqno > enclave.consensus.commitSeqno) return null;
+      if (host === undefined) throw new RpcError('NotImplemented', 'This node does not read its ledger back, so it serves no historical queries.');
+      handles.delete(handle);
+      if (handles.size >= historicalRangeLimits.handlesMax) {
+        const [oldest] = [...handles].sort((a, b) => a[1].expiresAtMs - b[1].expiresAtMs);
+        if (oldest !== undefined) handles.delete(oldest[0]);
+      }
+      const request: RangeRequest = { startSeqno, endSeqno, expiresAtMs, states: undefined, error: undefined };
+      handles.set(handle, request);
+      void fetchRange(enclave, host, startSeqno, endSeqno).then(
+        (states) => { request.states = states; },
+        (error: unknown) => {
+          request.error = error instanceof RpcError ? error : new RpcError('InternalError', `historical range: ${(error as Error)?.message ?? String(error)}`);
+        },
+      );
+      return null;
+    },
+    dropCachedStates(handle) {
+      if (!Number.isSafeInteger(handle) || handle < 0) throw new RpcError('InvalidInput', 'handle must be a non-negative integer');
+      return handles.delete(handle);
+    },
+  };
+}
+
+/** historicalRange as node/js's HistoricalRangeHooks: each state read through a Tx of its own. */
+export function historicalRangeHooks(enclave: Enclave, host: HostPort | undefined): {
+  getStateRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): Array<{ transactionId: string; receipt: unknown; tx: ReturnType<Store['begin']> }> | null;
+  dropCachedStates(handle: number): boolean;
+} {
+  const range = historicalRange(enclave, host);
+  return {
+    getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry) {
+      const states = range.getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry);
+      return states === null ? null : states.map((state) => ({ transactionId: state.transactionId, receipt: state.receipt, tx: state.store.begin() }));
+    },
+    dropCachedStates: (handle) => range.dropCachedStates(handle),
+  };
+}
+
+function checkRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): void {
+  const bad = (message: string): RpcError => new RpcError('InvalidInput', message);
+  if (!Number.isSafeInteger(handle) || handle < 0) throw bad('handle must be a non-negative integer');
+  if (!Number.isSafeInteger(startSeqno) || startSeqno < 1) throw bad('startSeqno must be a positive integer');
+  if (!Number.isSafeInteger(endSeqno) || endSeqno < startSeqno) throw bad('endSeqno must be an integer no smaller than startSeqno');
+  if (endSeqno - startSeqno + 1 > historicalRangeLimits.rangeSeqnosMax) {
+    throw bad(`a range may hold at most ${historicalRangeLimits.rangeSeqnosMax} seqnos; ask for ${startSeqno}..${endSeqno} in parts`);
+  }
+  if (typeof secondsUntilExpiry !== 'number' || !(secondsUntilExpiry >= 0)) throw bad('secondsUntilExpiry must be a non-negative number');
+}
+
+/** Reads the range one entry at a time (each read goes through the cache and its in-flight bound). */
+async function fetchRange(enclave: Enclave, host: HostPort, startSeqno: number, endSeqno: number): Promise<HistoricalState[]> {
+  const states: HistoricalState[] = [];
+  for (let seqno = startSeqno; seqno <= endSeqno; seqno++) {
+    const view = enclave.consensus.viewOf(seqno);
+    if (view === undefined) throw new RpcError('TransactionPendingOrUnknown', `No transaction has seqno ${seqno}.`);
+    states.push(await historicalState(enclave, host, view, seqno));
+  }
+  return states;
+}

@@ -6,7 +6,9 @@
 import { loadJsApp, runtimeLimitsFromCcf, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRuntimeLimits } from '../js/index.ts';
 import type { Store, Tx } from '../kv/index.ts';
 import { RpcError } from '../errors.ts';
+import type { HostPort } from '../boundary.ts';
 import type { Enclave } from './enclave.ts';
+import { historicalRangeHooks } from './historical.ts';
 import type { AuthnPolicy, Endpoint, EndpointContext, EndpointResponse, Frontend } from './frontend.ts';
 import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8 } from './tables.ts';
 
@@ -103,7 +105,7 @@ function callerObject(store: Store, caller: EndpointContext['caller']): unknown 
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
-function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: Log): Endpoint {
+function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: Log, host: HostPort | undefined): Endpoint {
   const properties = endpoint.properties;
   const route = `/app${endpoint.path}`;
   const authn: AuthnPolicy[] = properties.authn_policies;
@@ -118,6 +120,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
     },
     // console.* of the app goes to the node's log, marked as the app's (one bounded line at a time).
     log: (level: string, line: string) => log(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `app: ${line}`),
+    historicalRange: historicalRangeHooks(enclave, host),
   };
   return {
     method: endpoint.method,
@@ -176,6 +179,11 @@ export class JsAppManager {
     });
   }
 
+  /** The host that reads ledger entries back for ccf.historical: the one the frontend was given. */
+  private get host(): HostPort | undefined {
+    return (this.frontend as unknown as { host?: HostPort }).host;
+  }
+
   get current(): JsApp | undefined {
     return this.app;
   }
@@ -209,7 +217,7 @@ export class JsAppManager {
       const limits = readRuntimeLimits(this.enclave.store);
       const app = await loadJsApp(bundle, limits ? { limits } : {});
       this.app = app;
-      this.frontend.setAppEndpoints(app.endpoints.map((endpoint) => mountEndpoint(app, endpoint, this.enclave, this.log)));
+      this.frontend.setAppEndpoints(app.endpoints.map((endpoint) => mountEndpoint(app, endpoint, this.enclave, this.log, this.host)));
       previous?.dispose();
       this.log('info', `JS app loaded: ${bundle.modules.length} module(s), ${app.endpoints.length} endpoint(s)`);
     } catch (error) {

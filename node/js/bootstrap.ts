@@ -219,14 +219,14 @@ defineProperty(KvMap.prototype, 'size', { get() { return host(O.kvSize, mapId(th
 // costs microseconds in QuickJS, so the Proxy sits behind a plain object as its prototype: the first
 // access to a name falls through to the trap, which caches the handle as an own property.
 // openOp is kvOpen for ccf.kv, kvOpenHistorical for ccf.historicalState.kv (the host tells the ids apart).
-function makeKv(openOp) {
+function makeKv(openOp, slot) {
   const maps = new SafeMap();
   function openMap(name) {
     if (typeof name !== 'string') return undefined;
     let map = mapGet(maps, name);
     if (map === undefined) {
       if (indexOf(name, '\0') >= 0) throw new SafeTypeError('map names may not contain NUL characters');
-      map = new KvMap(host(openOp, name));
+      map = new KvMap(slot === undefined ? host(openOp, name) : host(openOp, name, slot));
       mapSet(maps, name, map);
     }
     return map;
@@ -350,8 +350,17 @@ const ccf = {
     getViewForSeqno: (seqno) => host(O.viewForSeqno, SafeNumber(seqno)),
   },
   historical: {
-    getStateRange: (handle, start, end, expiry) => host(O.historical, H.getStateRange),
-    dropCachedStates: (handle) => host(O.historical, H.dropCachedStates),
+    getStateRange(handle, startSeqno, endSeqno, secondsUntilExpiry) {
+      const text = host(O.historical, H.getStateRange, handle, startSeqno, endSeqno, secondsUntilExpiry);
+      if (text === null) return null;
+      const states = jsonParse(text);
+      for (let i = 0; i < states.length; i++) {
+        const [slot, transactionId, receipt] = states[i];
+        states[i] = { transactionId, receipt, kv: makeKv(O.kvOpenHistorical, slot) };
+      }
+      return states;
+    },
+    dropCachedStates: (handle) => host(O.historical, H.dropCachedStates, handle),
   },
   enableUntrustedDateTime(enable) { return !!enable; },
   enableMetricsLogging(enable) {

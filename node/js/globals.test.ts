@@ -275,9 +275,9 @@ describe('rpc, consensus, console, random', () => {
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.05);
   });
 
-  it('ccf.historical is present (ccf-app binds it) and says ranges are not served; no historicalState outside historical requests', async () => {
+  it('ccf.historical is present (ccf-app binds it) and throws without the enclave\'s range hooks; no historicalState outside historical requests', async () => {
     const result = run(await app('export function handler() { let error; try { ccf.historical.getStateRange(1, 1, 2, 60); } catch (e) { error = e.message; } return { body: [typeof ccf.historical.dropCachedStates, ccf.historicalState === undefined, error] }; }'), new Store());
     expect(json(result)).toEqual(['function', true,
-      'ccf.historical.getStateRange and dropCachedStates are not available in Synod yet; declare the endpoint with "mode": "historical" and read ccf.historicalState']);
+      'ccf.historical is not available to this app (the node serves no historical queries)']);
   });
 });

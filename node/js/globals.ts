@@ -21,6 +21,7 @@ import {
   jsonDepth,
   type ConsensusHooks,
   type HistoricalHooks,
+  type HistoricalRangeHooks,
   type InvocationOutcome,
   type InvokeHooks,
   type JsRequest,
@@ -42,6 +43,8 @@ interface Invocation {
   outcome: InvocationOutcome;
   /** ccf.historicalState, for a request to a historical endpoint. */
   historical: HistoricalInvocation | undefined;
+  /** States handed out by ccf.historical.getStateRange in this request, by slot. */
+  rangeStates: HistoricalInvocation[];
 }
 
 interface HistoricalInvocation {
@@ -60,7 +63,7 @@ export class SandboxHost implements EngineHost {
   readonly #modules: ReadonlyMap<string, string>;
   readonly #mapIds = new Map<string, number>();
   readonly #mapNames: string[] = [];
-  readonly #access: Record<ExecutionMode, Array<AccessDecision | undefined>> = { readwrite: [], readonly: [], historical: [] };
+  readonly #access: Record<ExecutionMode, Array<AccessDecision | undefined>> = { readwrite: [], readonly: [], historical: [], governance: [], 'governance-readonly': [] };
   #invocation: Invocation | undefined;
   #gen = 0;
   #random = Buffer.alloc(0);
@@ -81,7 +84,7 @@ export class SandboxHost implements EngineHost {
     assert(this.#invocation === undefined, 'an invocation is already running on this engine');
     this.#gen += 1;
     const historical = hooks.historical === undefined ? undefined : { hooks: hooks.historical, txMaps: [], receiptJson: undefined };
-    this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {}, historical };
+    this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {}, historical, rangeStates: [] };
     return this.#gen;
   }
 
@@ -96,7 +99,7 @@ export class SandboxHost implements EngineHost {
     const e = this.#engine;
     const op = argc > 0 ? e.number(e.arg(argv, 0)) : -1;
     if (op < Op.kvOpen) return this.#requestOp(op, argv);
-    if (op < Op.strToBuf) return this.#kvOp(op, argv);
+    if (op < Op.strToBuf) return this.#kvOp(op, argc, argv);
     if (op < Op.digest) return this.#miscOp(op, argv);
     return this.#cryptoOp(op, argv);
   }
@@ -251,10 +254,17 @@ export class SandboxHost implements EngineHost {
 
   // ---- ccf.kv -----------------------------------------------------------------------------------
 
-  #kvOp(op: number, argv: number): Ptr {
+  #kvOp(op: number, argc: number, argv: number): Ptr {
     const e = this.#engine;
     if (op === Op.kvOpen) return e.newNumber(this.#openMap(this.#string(argv, 1)));
-    if (op === Op.kvOpenHistorical) return e.newNumber(HISTORICAL_MAP_ID_BASE + this.#openMap(this.#string(argv, 1)));
+    if (op === Op.kvOpenHistorical) {
+      // ccf.historicalState.kv: BASE + id; the kv of getStateRange's state in slot s: BASE * (s + 2) + id.
+      const id = this.#openMap(this.#string(argv, 1));
+      if (argc < 3 || e.typeOf(e.arg(argv, 2)) !== 'number') return e.newNumber(HISTORICAL_MAP_ID_BASE + id);
+      const slot = this.#number(argv, 2);
+      if (!Number.isSafeInteger(slot) || slot < 0 || slot >= jsLimits.historicalRangeStatesMax) throw typeError('not a historical state');
+      return e.newNumber(HISTORICAL_MAP_ID_BASE * (slot + 2) + id);
+    }
     if (op === Op.kvIterNext) return this.#iterNext(this.#requireInvocation('ccf.kv'), this.#number(argv, 1));
     if (op === Op.kvIterClose) {
       const invocation = this.#invocation;
@@ -309,7 +319,12 @@ export class SandboxHost implements EngineHost {
 
   #txMap(id: number, method: string): TxMap {
     const invocation = this.#requireInvocation('ccf.kv');
-    if (id >= HISTORICAL_MAP_ID_BASE) return this.#historicalMap(invocation, id - HISTORICAL_MAP_ID_BASE, method);
+    if (id >= HISTORICAL_MAP_ID_BASE) {
+      const kind = Math.floor(id / HISTORICAL_MAP_ID_BASE);
+      const historical = kind === 1 ? this.#historicalOf(invocation) : invocation.rangeStates[kind - 2];
+      if (historical === undefined) throw typeError('this historical state belongs to a request that has already been handled');
+      return this.#historicalMap(historical, id % HISTORICAL_MAP_ID_BASE, method);
+    }
     const name = this.#mapNames[id];
     if (name === undefined) throw typeError('not a kv map handle');
     const cache = this.#access[invocation.mode];
@@ -323,8 +338,7 @@ export class SandboxHost implements EngineHost {
   }
 
   /** A map of ccf.historicalState.kv: maps the app may read, read-only whatever the endpoint (as CCF). */
-  #historicalMap(invocation: Invocation, id: number, method: string): TxMap {
-    const historical = this.#historicalOf(invocation);
+  #historicalMap(historical: HistoricalInvocation, id: number, method: string): TxMap {
     const name = this.#mapNames[id];
     if (name === undefined) throw typeError('not a kv map handle');
     const decision = (this.#access.historical[id] ??= mapAccess(name, 'historical'));
@@ -344,7 +358,7 @@ export class SandboxHost implements EngineHost {
     return invocation.historical;
   }
 
-  #historicalOp(subOp: number): Ptr {
+  #historicalOp(subOp: number, argv: number): Ptr {
     const e = this.#engine;
     switch (subOp) {
       case HistoricalOp.transactionId:
@@ -353,10 +367,52 @@ export class SandboxHost implements EngineHost {
         const historical = this.#historicalOf(this.#requireInvocation('ccf.historicalState'));
         return e.newString((historical.receiptJson ??= JSON.stringify(historical.hooks.receipt)));
       }
+      case HistoricalOp.getStateRange:
+        return this.#getStateRange(argv);
+      case HistoricalOp.dropCachedStates:
+        return e.newBoolean(this.#historicalRange().dropCachedStates(this.#rangeNumber(argv, 2, 'handle')));
       default:
-        throw new SandboxThrow('Error', 'ccf.historical.getStateRange and dropCachedStates are not available in Synod yet; ' +
-          'declare the endpoint with "mode": "historical" and read ccf.historicalState');
+        throw typeError('unknown ccf.historical operation');
     }
+  }
+
+  #historicalRange(): HistoricalRangeHooks {
+    const hooks = this.#requireInvocation('ccf.historical').hooks.historicalRange;
+    if (hooks === undefined) throw new SandboxThrow('Error', 'ccf.historical is not available to this app (the node serves no historical queries)');
+    return hooks;
+  }
+
+  #rangeNumber(argv: number, index: number, name: string): number {
+    const value = this.#engine.arg(argv, index);
+    if (this.#engine.typeOf(value) !== 'number') throw typeError(`${name} must be a number`);
+    return this.#engine.number(value);
+  }
+
+  /** null while fetching; else JSON `[[slot, transactionId, receipt], …]` (the bootstrap builds the objects). */
+  #getStateRange(argv: number): Ptr {
+    const e = this.#engine;
+    const invocation = this.#requireInvocation('ccf.historical.getStateRange');
+    const [handle, start, end, expiry] = [
+      this.#rangeNumber(argv, 2, 'handle'), this.#rangeNumber(argv, 3, 'startSeqno'),
+      this.#rangeNumber(argv, 4, 'endSeqno'), this.#rangeNumber(argv, 5, 'secondsUntilExpiry'),
+    ];
+    let states: HistoricalHooks[] | null;
+    try {
+      states = this.#historicalRange().getStateRange(handle, start, end, expiry);
+    } catch (error) {
+      if (error instanceof SandboxThrow) throw error;
+      throw new SandboxThrow('Error', (error as Error)?.message ?? String(error));
+    }
+    if (states === null) return e.newNull();
+    if (invocation.rangeStates.length + states.length > jsLimits.historicalRangeStatesMax) {
+      throw rangeError(`more than ${jsLimits.historicalRangeStatesMax} historical states in one request`);
+    }
+    const out: Array<[number, string, unknown]> = [];
+    for (const hooks of states) {
+      out.push([invocation.rangeStates.length, hooks.transactionId, hooks.receipt]);
+      invocation.rangeStates.push({ hooks, txMaps: [], receiptJson: undefined });
+    }
+    return e.newString(JSON.stringify(out));
   }
 
   #iterOpen(invocation: Invocation, map: TxMap): number {
@@ -424,7 +480,7 @@ export class SandboxHost implements EngineHost {
         return view === undefined ? e.newNull() : e.newNumber(view);
       }
       case Op.historical:
-        return this.#historicalOp(this.#number(argv, 1));
+        return this.#historicalOp(this.#number(argv, 1), argv);
       case Op.log:
         this.#log(this.#string(argv, 1) as LogLevel, this.#string(argv, 2));
         return 0;

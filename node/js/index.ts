@@ -15,7 +15,7 @@ export type {
   JsEndpoint,
   JsEndpointTable,
 } from './bundle.ts';
-export type { JsRequest, JsResponse, InvokeHooks, ConsensusHooks, HistoricalHooks, LogLevel, TxStatus } from './invocation.ts';
+export type { JsRequest, JsResponse, InvokeHooks, ConsensusHooks, HistoricalHooks, HistoricalRangeHooks, LogLevel, TxStatus } from './invocation.ts';
 export { mapAccess, type Access, type AccessDecision, type ExecutionMode } from './kv-access.ts';
 export { JsError, isJsError, JS_ERROR_CODES, type JsErrorCode, type JsExceptionDetails } from './errors.ts';
 export { jsLimits, defaultRuntimeLimits, type JsRuntimeLimits } from './limits.ts';

@@ -3,6 +3,7 @@
 // returns (CCF's rules for content types; headers that are valid HTTP).
 
 import type { Tx } from '../kv/index.ts';
+import type { ExecutionMode } from './kv-access.ts';
 import { jsLimits } from './limits.ts';
 import { BodyKind } from './ops.ts';
 import type { Ptr } from './quickjs.ts';
@@ -44,8 +45,22 @@ export interface InvokeHooks {
   log?: (level: LogLevel, line: string) => void;
   /** Historical endpoints: what `ccf.historicalState` shows. Absent, it is undefined in handlers. */
   historical?: HistoricalHooks;
-  // `ccf.historical.getStateRange` / `dropCachedStates` (ranges of historical states for readonly
-  // endpoints) are not served yet: the names exist and throw.
+  /** `ccf.historical.getStateRange` / `dropCachedStates`. Absent, they throw. */
+  historicalRange?: HistoricalRangeHooks;
+  /**
+   * Overrides the endpoint's mode for kv access: set only by the host, for governance code (the
+   * constitution, ballots), which runs as 'governance' or 'governance-readonly'.
+   */
+  executionMode?: ExecutionMode;
+}
+
+/**
+ * CCF's ccf.historical: the sandbox's call is synchronous, so the enclave answers null while it fetches
+ * (and starts the fetch), and the states once a later call asks for the same range on that handle.
+ */
+export interface HistoricalRangeHooks {
+  getStateRange(handle: number, startSeqno: number, endSeqno: number, secondsUntilExpiry: number): HistoricalHooks[] | null;
+  dropCachedStates(handle: number): boolean;
 }
 
 /** CCF's `ccf.historicalState` for one request: a past transaction's TxID, receipt and store. */

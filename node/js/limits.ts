@@ -8,6 +8,8 @@
 export const jsLimits = {
   /** CCF's default `max_heap_bytes`. */
   heapBytesDefault: 100 * 1024 * 1024,
+  /** States ccf.historical.getStateRange may hand out within one request. */
+  historicalRangeStatesMax: 4096,
   /** CCF's default `max_stack_bytes`; the host's own stack may lower what is granted (runtime.ts). */
   stackBytesDefault: 1024 * 1024,
   /** CCF's default `max_execution_time_ms`. */

@@ -42,10 +42,12 @@ describe('samples/logging-js', () => {
       'GET /log/private readonly',
       'GET /log/private/historical historical',
       'GET /log/private/historical_receipt historical',
+      'GET /log/private/historical/range readonly',
       'POST /log/public readwrite',
       'GET /log/public readonly',
       'GET /log/public/historical historical',
       'GET /log/public/historical_receipt historical',
+      'GET /log/public/historical/range readonly',
     ]);
   });
 

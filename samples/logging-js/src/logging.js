@@ -6,13 +6,19 @@
 //   GET  /log/private/historical?id=<n>, header x-ms-ccf-transaction-id: <view>.<seqno>
 //        -> {"msg": ...} as that transaction wrote it ("mode": "historical": the node reads the entry back)
 //   GET  /log/private/historical_receipt?id=<n>, same header -> {"msg": ..., "receipt": <CCF receipt>}
-//   POST/GET /log/public[/historical[_receipt]]: the same in the public map "public:records"
+//   GET  /log/private/historical/range?id=<n>&from_seqno=<s>&to_seqno=<e>  ("mode": "readonly")
+//        -> {"entries": [{"seqno", "id", "msg"}, ...], "@nextLink"?: <path of the rest>}: every write of
+//        that id in committed seqnos s..e (ccf.historical.getStateRange); 202 with retry-after while the
+//        node fetches the entries, as CCF's logging app; at most RANGE_SEQNOS_MAX seqnos per answer
+//   POST/GET /log/public[/historical[_receipt]|/historical/range]: the same in the public map "public:records"
 // Same maps and key layout as the native app (node/apps/logging.ts): the key is the id as a u64
 // little-endian, the value the message as UTF-8. Either app reads what the other wrote.
 
 const PRIVATE_MAP = 'records';
 const PUBLIC_MAP = 'public:records';
 const MSG_BYTES_MAX = 1024 * 1024;
+const RANGE_SEQNOS_MAX = 100;
+const RANGE_EXPIRY_SECONDS = 1800;
 
 function error(statusCode, code, message) {
   return { statusCode, body: { error: { code, message } } };
@@ -117,4 +123,51 @@ export function get_historical_public(request) {
 
 export function get_historical_public_with_receipt(request) {
   return readHistorical(PUBLIC_MAP, request, true);
+}
+
+// A handle per (map, id, range), so that concurrent clients asking for different ranges do not keep
+// restarting each other's fetches (a handle holds one range at a time).
+function rangeHandle(path, id, from, to) {
+  let h = 2166136261;
+  const text = `${path}|${id}|${from}|${to}`;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+function readRange(mapName, request) {
+  const id = parseId(queryParam(request.query, 'id'));
+  if (id === undefined) return error(400, 'InvalidInput', 'id must be a non-negative integer.');
+  const from = parseId(queryParam(request.query, 'from_seqno'));
+  const to = parseId(queryParam(request.query, 'to_seqno'));
+  if (from === undefined || from < 1 || to === undefined || to < from) {
+    return error(400, 'InvalidInput', 'from_seqno and to_seqno must be integers with 1 <= from_seqno <= to_seqno.');
+  }
+  const committed = ccf.consensus.getLastCommittedTxId().seqno;
+  if (to > committed) {
+    return error(400, 'InvalidInput', `Only committed seqnos can be queried: to_seqno ${to} is above the commit seqno ${committed}.`);
+  }
+  const end = Math.min(to, from + RANGE_SEQNOS_MAX - 1);
+  const states = ccf.historical.getStateRange(rangeHandle(request.route, id, from, end), from, end, RANGE_EXPIRY_SECONDS);
+  if (states === null) {
+    return { statusCode: 202, headers: { 'retry-after': '1' }, body: `Historical transactions from ${from} to ${end} are not yet available, fetching now` };
+  }
+  const entries = [];
+  for (const state of states) {
+    const value = state.kv[mapName].get(idKey(id));
+    if (value !== undefined) {
+      const seqno = Number(state.transactionId.slice(state.transactionId.indexOf('.') + 1));
+      entries.push({ seqno, id, msg: ccf.bufToStr(value) });
+    }
+  }
+  const body = { entries };
+  if (end < to) body['@nextLink'] = `${request.path}?id=${id}&from_seqno=${end + 1}&to_seqno=${to}`;
+  return { body };
+}
+
+export function get_historical_range_private(request) {
+  return readRange(PRIVATE_MAP, request);
+}
+
+export function get_historical_range_public(request) {
+  return readRange(PUBLIC_MAP, request);
 }
