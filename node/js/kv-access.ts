@@ -12,7 +12,12 @@
 // those maps (signatures, Merkle tree, node state) are the node's business and nothing an app should
 // depend on. Change the one line below if that turns out to matter.
 
-export type ExecutionMode = 'readwrite' | 'readonly' | 'historical';
+// Governance (the constitution's validate/resolve/apply and ballots, run by governance/) has its own
+// modes, chosen by the host through InvokeHooks.executionMode, never by a bundle:
+//   public:ccf.gov.*   read-write in governance (apply), read-only in governance-readonly
+//   every other map    none (private maps, app maps, internal maps)
+
+export type ExecutionMode = 'readwrite' | 'readonly' | 'historical' | 'governance' | 'governance-readonly';
 export type Access = 'read-write' | 'read-only' | 'none';
 
 export interface AccessDecision {
@@ -26,6 +31,11 @@ const PUBLIC_PREFIX = 'public:';
 export function mapAccess(mapName: string, mode: ExecutionMode): AccessDecision {
   const isPublic = mapName.startsWith(PUBLIC_PREFIX);
   const name = isPublic ? mapName.slice(PUBLIC_PREFIX.length) : mapName;
+  if (mode === 'governance' || mode === 'governance-readonly') {
+    if (!isPublic || !name.startsWith('ccf.gov.')) return { access: 'none', rule: 'governance may only access public governance maps (public:ccf.gov.*)' };
+    if (mode === 'governance') return { access: 'read-write', rule: 'public governance maps are read-write when a proposal applies' };
+    return { access: 'read-only', rule: 'public governance maps are read-only to validate, resolve and ballots' };
+  }
   if (name.startsWith('ccf.internal.')) {
     return { access: 'none', rule: 'internal maps (ccf.internal.*) are not accessible to apps' };
   }

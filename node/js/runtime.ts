@@ -183,7 +183,7 @@ export class JsApp {
     const fn = instance.handlers.get(handlerKey(endpoint));
     if (fn === undefined) return failure('JS_INVALID_ARGUMENT', `no handler loaded for ${endpoint.method} ${endpoint.path}`);
     const { engine, host } = instance;
-    const gen = host.begin(tx, endpoint.properties.mode, request, hooks);
+    const gen = host.begin(tx, hooks.executionMode ?? endpoint.properties.mode, request, hooks);
     let exception: Ptr = 0;
     let outcome: InvocationOutcome;
     let engineError: JsError | undefined;
