@@ -1,0 +1,143 @@
+// The constitution in the sandbox: validate, ballots, strict-majority resolve, apply with host actions.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Store, type Tx } from '../node/kv/index.ts';
+import { createIdentity, idFromCertificate } from '../node/crypto/certs.ts';
+import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, utf8 } from '../node/enclave/tables.ts';
+import { JsTables } from '../node/enclave/jsapp.ts';
+import { GovTables } from './tables.ts';
+import { createProposal, readProposalInfo, submitBallot, withdrawProposal } from './proposals.ts';
+import { readConstitution, resolveProposal, validateProposal, writeConstitution } from './constitution.ts';
+import { defaultConstitution } from './default-constitution.ts';
+
+const YES = 'export function vote(proposal, proposerId) { return true; }';
+const NO = 'export function vote(proposal, proposerId) { return false; }';
+const members = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(64));
+let userCert: string;
+
+beforeAll(async () => {
+  userCert = (await createIdentity('user0', 'P-256')).certPem;
+});
+
+let tx: Tx;
+afterEach(() => undefined);
+
+function setup(memberCount = 5, constitution = defaultConstitution()): Tx {
+  const store = new Store();
+  tx = store.begin();
+  writeConstitution(tx, constitution);
+  for (const id of members.slice(0, memberCount)) tx.map(Tables.memberInfo).set(utf8(id), jsonBytes({ status: 'Active' }));
+  tx.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes({ cert: 'x', status: 'Opening' }));
+  return tx;
+}
+
+function propose(t: Tx, id: string, proposal: unknown): void {
+  expect(createProposal(t, id, members[0]!, jsonBytes(proposal)).ok).toBe(true);
+}
+
+describe('default constitution', () => {
+  it('a proposal reaches Accepted with a strict majority and applies (set_user through a host action)', async () => {
+    const t = setup();
+    const proposal = { actions: [{ name: 'set_user', args: { cert: userCert } }, { name: 'transition_service_to_open', args: {} }] };
+    expect(await validateProposal(t, JSON.stringify(proposal))).toEqual({ valid: true, description: 'OK' });
+    propose(t, 'p1', proposal);
+    for (const m of members.slice(0, 3)) submitBallot(t, 'p1', m, YES);
+    submitBallot(t, 'p1', members[3]!, NO);
+    const { info, discardWrites } = await resolveProposal(t, 'p1');
+    expect(discardWrites).toBe(false);
+    expect(info.state).toBe('Accepted');
+    expect(info.final_votes).toEqual({ [members[0]!]: true, [members[1]!]: true, [members[2]!]: true, [members[3]!]: false });
+    const userId = idFromCertificate(userCert);
+    expect(new TextDecoder().decode(t.map(Tables.userCerts).get(utf8(userId))!)).toBe(userCert);
+    expect(parseJsonBytes(t.map(Tables.serviceInfo).get(UNIT_KEY)!)).toEqual({ cert: 'x', status: 'Open' });
+  });
+
+  it('one short of a strict majority stays Open and applies nothing; a majority against rejects', async () => {
+    const t = setup(4); // strict majority of 4 is 3
+    propose(t, 'p1', { actions: [{ name: 'set_user', args: { cert: userCert } }] });
+    submitBallot(t, 'p1', members[0]!, YES);
+    submitBallot(t, 'p1', members[1]!, YES);
+    expect((await resolveProposal(t, 'p1')).info.state).toBe('Open');
+    expect(t.map(Tables.userCerts).size).toBe(0);
+    submitBallot(t, 'p1', members[2]!, NO);
+    submitBallot(t, 'p1', members[3]!, NO);
+    expect((await resolveProposal(t, 'p1')).info.state).toBe('Rejected');
+  });
+
+  it('a withdrawn proposal cannot be voted on or resolved', async () => {
+    const t = setup();
+    propose(t, 'p1', { actions: [{ name: 'remove_js_app', args: {} }] });
+    withdrawProposal(t, 'p1', members[0]!);
+    expect(submitBallot(t, 'p1', members[1]!, YES)).toMatchObject({ ok: false, code: 'ProposalNotOpen' });
+    await expect(resolveProposal(t, 'p1')).rejects.toThrow(/Withdrawn, not Open/);
+  });
+
+  it('validate refuses an invalid action with its description', async () => {
+    const t = setup();
+    expect(await validateProposal(t, JSON.stringify({ actions: [{ name: 'set_user', args: { cert: 42 } }] }))).toEqual({
+      valid: false, description: 'set_user at position 0 failed validation: cert must be of type string but is of type number',
+    });
+    expect(await validateProposal(t, JSON.stringify({ actions: [{ name: 'launch_missiles', args: {} }] }))).toMatchObject({ valid: false, description: 'launch_missiles: no such action' });
+    expect(await validateProposal(t, 'not json')).toMatchObject({ valid: false });
+  });
+
+  it('a failing host action fails the proposal and asks for the writes to be discarded', async () => {
+    const t = setup(1);
+    propose(t, 'p1', { actions: [{ name: 'set_js_app', args: { bundle: { metadata: {}, modules: [] } } }] });
+    submitBallot(t, 'p1', members[0]!, YES);
+    const { info, discardWrites } = await resolveProposal(t, 'p1');
+    expect(info.state).toBe('Failed');
+    expect(info.failure?.reason).toMatch(/^set_js_app: /);
+    expect(discardWrites).toBe(true);
+    expect(t.map(JsTables.modules).size).toBe(0);
+  });
+
+  it('set_constitution replaces the constitution and drops the other Open proposals', async () => {
+    const t = setup(1);
+    propose(t, 'other', { actions: [{ name: 'remove_js_app', args: {} }] });
+    const replacement = defaultConstitution() + '\n// v2';
+    propose(t, 'p1', { actions: [{ name: 'set_constitution', args: { constitution: replacement } }] });
+    submitBallot(t, 'p1', members[0]!, YES);
+    const { info, dropped } = await resolveProposal(t, 'p1');
+    expect(info.state).toBe('Accepted');
+    expect(dropped).toEqual(['other']);
+    expect(readProposalInfo(t, 'other')!.state).toBe('Dropped');
+    expect(readConstitution(t)).toBe(replacement);
+  });
+
+  it('a throwing ballot is a vote failure, not a vote', async () => {
+    const t = setup(1);
+    propose(t, 'p1', { actions: [{ name: 'remove_js_app', args: {} }] });
+    submitBallot(t, 'p1', members[0]!, 'export function vote() { throw new Error("nope"); }');
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info.state).toBe('Open');
+    expect(info.vote_failures?.[members[0]!]?.reason).toMatch(/nope/);
+  });
+});
+
+describe('governance capability table', () => {
+  const reading = (map: string) => `
+    export function validate(input) { ccf.kv[${JSON.stringify(map)}].get(new ArrayBuffer(1)); return { valid: true }; }
+    export function resolve() { return 'Accepted'; }
+    export function apply() { ccf.kv[${JSON.stringify(map)}].set(new ArrayBuffer(1), new ArrayBuffer(1)); }`;
+
+  it('a constitution that reads a private map, an app map or an internal map is denied', async () => {
+    for (const map of ['private_records', 'public:records', 'ccf.gov.private_thing', 'public:ccf.internal.tree']) {
+      const t = setup(1, reading(map));
+      const result = await validateProposal(t, '{"actions":[]}');
+      expect(result.valid).toBe(false);
+      expect(result.description).toMatch(new RegExp(`Cannot call get on map '${map.replace(/[.]/g, '\\.')}': it is not accessible`));
+    }
+  });
+
+  it('validate and ballots read public:ccf.gov.* but cannot write; apply can', async () => {
+    const t = setup(1, reading('public:ccf.gov.custom'));
+    expect(await validateProposal(t, '{"actions":[]}')).toEqual({ valid: true });
+    propose(t, 'p1', { actions: [] });
+    submitBallot(t, 'p1', members[0]!, 'export function vote() { ccf.kv["public:ccf.gov.custom"].set(new ArrayBuffer(1), new ArrayBuffer(1)); return true; }');
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info.vote_failures?.[members[0]!]?.reason).toMatch(/read-only/);
+    expect(info.state).toBe('Accepted');
+    expect(t.map('public:ccf.gov.custom').size).toBe(1);
+    expect(t.map(GovTables.proposalsInfo).size).toBe(1);
+  });
+});
