@@ -12,6 +12,7 @@
 // kv map handles over ArrayBuffers; converters; crypto; rpc; consensus. Request fields are fetched from
 // the host on first use, because parsing them all in the sandbox would cost more than most handlers.
 
+import { SNP_BYTE_FIELDS } from './snp-attestation.ts';
 import { BodyKind, HistoricalOp, JwkKind, Op, REQUEST_FIELDS, REQUEST_JSON_FIELDS_FROM } from './ops.ts';
 
 /** The script; evaluating it yields a function taking the host function. */
@@ -392,6 +393,25 @@ function logLine(level) {
 const console = { log: logLine('info'), info: logLine('info'), debug: logLine('debug'), warn: logLine('warn'), error: logLine('error') };
 
 defineProperty(globalThis, 'ccf', { value: ccf, writable: true, enumerable: false, configurable: true });
+// snp_attestation: CCF defines it on every platform (it verifies a report it is handed). The host
+// verifies and answers JSON whose byte fields are hex; they become ArrayBuffers here, as in CCF.
+const SNP_BYTE_FIELDS = ${JSON.stringify(SNP_BYTE_FIELDS)};
+function nibble(c) { return c <= 57 ? c - 48 : c - 87; } // '0'-'9', 'a'-'f' (the host writes lower case)
+function hexToBuf(hex) {
+  const out = new U8(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = nibble(charCodeAt(hex, 2 * i)) * 16 + nibble(charCodeAt(hex, 2 * i + 1));
+  return out.buffer;
+}
+const snp_attestation = {
+  verifySnpAttestation(evidence, endorsements, uvm_endorsements, endorsed_tcb) {
+    const result = jsonParse(host(O.verifySnpAttestation, evidence, endorsements, uvm_endorsements, endorsed_tcb));
+    const a = result.attestation;
+    for (let i = 0; i < SNP_BYTE_FIELDS.length; i++) a[SNP_BYTE_FIELDS[i]] = hexToBuf(a[SNP_BYTE_FIELDS[i]]);
+    a.signature = { r: hexToBuf(a.signature.r), s: hexToBuf(a.signature.s) };
+    return result;
+  },
+};
+defineProperty(globalThis, 'snp_attestation', { value: snp_attestation, writable: true, enumerable: false, configurable: true });
 defineProperty(globalThis, 'console', { value: console, writable: true, enumerable: false, configurable: true });
 // CCF replaces Math.random with the enclave's entropy source; so do we.
 Math.random = function random() { return host(O.random); };

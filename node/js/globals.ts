@@ -14,6 +14,7 @@ import { SandboxThrow, assert, rangeError, typeError } from './errors.ts';
 import * as crypto from './crypto.ts';
 import { canRead, canWrite, mapAccess, type AccessDecision, type ExecutionMode } from './kv-access.ts';
 import { jsLimits } from './limits.ts';
+import { verifySnpAttestationJson } from './snp-attestation.ts';
 import { BodyKind, HISTORICAL_MAP_ID_BASE, HistoricalOp, Op, REQUEST_FIELDS, RESPOND_HAS_HEADERS } from './ops.ts';
 import {
   checkResponseHeaders,
@@ -576,6 +577,17 @@ export class SandboxHost implements EngineHost {
         return e.newString(crypto.jwkToPem(this.#number(argv, 1), this.#string(argv, 2)));
       case Op.pemToId:
         return e.newString(crypto.pemToId(this.#string(argv, 1)));
+      case Op.verifySnpAttestation: {
+        const optional = (index: number) => (e.typeOf(e.arg(argv, index)) === 'undefined' ? undefined : index);
+        const uvm = optional(3);
+        const tcb = optional(4);
+        return e.newString(verifySnpAttestationJson({
+          evidence: this.#bytes(argv, 1),
+          endorsements: this.#bytes(argv, 2),
+          uvmEndorsements: uvm === undefined ? undefined : this.#bytes(argv, uvm),
+          endorsedTcb: tcb === undefined ? undefined : this.#string(argv, tcb),
+        }));
+      }
       default:
         throw typeError(`unknown host operation ${op}`);
     }

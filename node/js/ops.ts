@@ -54,6 +54,8 @@ export const Op = {
   pemToJwk: 71,
   jwkToPem: 72,
   pemToId: 73,
+  // snp_attestation (a global of its own, as in CCF)
+  verifySnpAttestation: 74,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];

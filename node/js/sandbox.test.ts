@@ -46,10 +46,10 @@ const ES_GLOBALS = new Set([
 ]);
 
 describe('the sandbox global', () => {
-  it('holds ECMAScript built-ins, ccf and console, and nothing of Node', async () => {
+  it('holds ECMAScript built-ins, ccf, console and snp_attestation (as CCF), and nothing of Node', async () => {
     const names = body(run(await app('export function handler() { return { body: Object.getOwnPropertyNames(globalThis) }; }'))) as string[];
     const extra = names.filter((n) => !ES_GLOBALS.has(n));
-    expect(extra.sort()).toEqual(['ccf', 'console']);
+    expect(extra.sort()).toEqual(['ccf', 'console', 'snp_attestation']);
   });
 
   it.each([
