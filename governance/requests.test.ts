@@ -63,46 +63,49 @@ describe('replay protection and history', () => {
     const body = await alice.sign(proposal, { msgType: 'proposal', createdAt: 1_700_000_100 });
     const tx = s.begin();
     const request = verified(verifyGovernanceRequest(tx, COSE, body, { msgType: 'proposal' }));
-    const id = proposalIdFor(body, new Uint8Array(32));
+    const id = proposalIdFor(request, new Uint8Array(32));
     expect(checkAndRecordProposalReplay(tx, request, id)).toEqual({ ok: true });
     recordGovernanceRequest(tx, request);
     expect(s.commit(tx).ok).toBe(true);
-    const key = `1700000100:${Buffer.from(sha256(body)).toString('hex')}`;
+    const key = `1700000100:${Buffer.from(sha256(request.signature)).toString('hex')}`;
     expect(parseJsonBytes(s.begin().map(GovTables.coseRecentProposals).get(utf8(key))!)).toBe(id);
     expect(Buffer.from(parseJsonBytes<string>(s.begin().map(GovTables.coseHistory).get(utf8(alice.id))!), 'base64')).toEqual(Buffer.from(body));
 
     const again = s.begin();
     const repeat = verified(verifyGovernanceRequest(again, COSE, body, { msgType: 'proposal' }));
-    const refusal = checkAndRecordProposalReplay(again, repeat, proposalIdFor(body, new Uint8Array(32).fill(1)));
+    const refusal = checkAndRecordProposalReplay(again, repeat, proposalIdFor(repeat, new Uint8Array(32).fill(1)));
     expect(refusal).toMatchObject({ ok: false, code: 'ProposalReplay', status: 400 });
     expect((refusal as { message: string }).message).toContain(id);
   });
 
-  it('refuses a created_at older than the window of newest accepted proposals, and keeps only the window', async () => {
+  it('refuses a created_at older than the median kept (CCF\'s rule), and keeps only the window', async () => {
     const s = storeWith((tx) => {
       registerMember(tx, alice);
       tx.map(GovTables.serviceConfig).set(UNIT_KEY, jsonBytes({ recent_cose_proposals_window_size: 3 }));
     });
+    let n = 0;
     const submit = async (createdAt: number) => {
-      const body = await alice.sign({ actions: [], n: createdAt }, { msgType: 'proposal', createdAt });
+      const body = await alice.sign({ actions: [], n: n++ }, { msgType: 'proposal', createdAt });
       const tx = s.begin();
       const request = verified(verifyGovernanceRequest(tx, COSE, body, { msgType: 'proposal' }));
-      const outcome = checkAndRecordProposalReplay(tx, request, proposalIdFor(body, new Uint8Array(32)));
+      const outcome = checkAndRecordProposalReplay(tx, request, proposalIdFor(request, new Uint8Array(32)));
       if (outcome.ok) expect(s.commit(tx).ok).toBe(true);
       return outcome;
     };
     for (const t of [100, 200, 300]) expect(await submit(t)).toEqual({ ok: true });
-    expect(await submit(50)).toMatchObject({ ok: false, code: 'ProposalCreatedTooLongAgo' });
-    expect(await submit(150)).toEqual({ ok: true }); // not below the oldest of the 3 newest (100)
-    expect(s.begin().map(GovTables.coseRecentProposals).size).toBe(3);
-    expect(await submit(120)).toMatchObject({ ok: false, code: 'ProposalCreatedTooLongAgo' }); // window now 150..300
+    expect(await submit(150)).toMatchObject({ ok: false, code: 'ProposalCreatedTooLongAgo' }); // median of 100, 200, 300 is 200
+    expect(await submit(200)).toEqual({ ok: true }); // not older than the median
+    expect(s.begin().map(GovTables.coseRecentProposals).size).toBe(3); // 100 trimmed: 200, 200, 300
+    expect(await submit(100)).toMatchObject({ ok: false, code: 'ProposalCreatedTooLongAgo' });
   });
 
   it('derives different proposal IDs for the same body at different positions', async () => {
     const body = await alice.sign(proposal, { msgType: 'proposal' });
-    const a = proposalIdFor(body, new Uint8Array(32));
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(proposalIdFor(body, new Uint8Array(32).fill(7))).not.toBe(a);
-    expect(() => proposalIdFor(body, new Uint8Array(31))).toThrow(RangeError);
+    const request = verified(verifyGovernanceRequest(store.begin(), COSE, body, { msgType: 'proposal' }));
+    const root = new Uint8Array(32).fill(3);
+    const a = proposalIdFor(request, root);
+    expect(a).toBe(Buffer.from(sha256(root, sha256(request.signature))).toString('hex'));
+    expect(proposalIdFor(request, new Uint8Array(32).fill(7))).not.toBe(a);
+    expect(() => proposalIdFor(request, new Uint8Array(31))).toThrow(RangeError);
   });
 });

@@ -6,16 +6,19 @@
 //     the proposal of the path in ccf.gov.msg.proposal_id;
 //   - the member must be Active (public:ccf.gov.members.info), except for ack and state_digest, which
 //     an Accepted member sends to become Active;
-//   - proposals are replay-protected as CCF does (public:ccf.gov.cose_recent_proposals): the key
-//     "<created_at, zero-padded to 10 digits>:<hex SHA-256 of the request body>" must be new, and must
-//     not sort below the oldest of the newest `window` keys (recent_cose_proposals_window_size in
-//     public:ccf.gov.service.config, default 100); after the insert only the newest window-1… are kept;
+//   - proposals are replay-protected as CCF does (src/node/gov/handlers/proposals.h,
+//     validate_proposal_submission_time; public:ccf.gov.cose_recent_proposals): the key
+//     "<created_at, zero-padded to 10 digits>:<hex SHA-256 of the COSE signature>" must be new, and its
+//     created_at must not be older than that of the median key kept; after the insert the map keeps
+//     the newest `window` keys (recent_cose_proposals_window_size in public:ccf.gov.service.config,
+//     default 100);
 //   - every accepted request is recorded in public:ccf.gov.cose_history under the member's ID (value:
 //     the COSE_Sign1 bytes as a JSON base64 string), so the ledger shows who asked for what.
-// Proposal IDs are CCF's: hex SHA-256 of (SHA-256 of the request body ‖ the Merkle root at the
-// transaction's read version), so the same signed proposal submitted at two positions gets two IDs.
+// Proposal IDs are CCF's: hex SHA-256(Merkle root at the transaction's read version ‖ SHA-256 of the
+// COSE signature), so the same signed proposal submitted at two positions gets two IDs.
 
 import { createHash } from 'node:crypto';
+import { decode } from 'cborg';
 import type { Tx } from '../node/kv/index.ts';
 import { authenticateCoseSign1 } from '../node/enclave/auth/cose-sign1.ts';
 import { UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8 } from '../node/enclave/tables.ts';
@@ -47,6 +50,8 @@ export interface GovRequest {
   content: Uint8Array;
   /** The whole COSE_Sign1 body. */
   body: Uint8Array;
+  /** The COSE_Sign1 signature: its SHA-256 is CCF's request digest. */
+  signature: Uint8Array;
 }
 
 export interface Expected {
@@ -91,6 +96,7 @@ export function verifyGovernanceRequest(tx: Tx, contentType: string | undefined,
     ...(proposalId !== undefined ? { proposalId } : {}),
     content: outcome.cose.content,
     body,
+    signature: signatureOf(body),
   };
 }
 
@@ -113,15 +119,26 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-/** CCF's proposal ID: hex SHA-256(SHA-256(request body) ‖ Merkle root at the read version). */
-export function proposalIdFor(body: Uint8Array, rootAtRead: Uint8Array): string {
+/** The signature of an already authenticated COSE_Sign1 body (tag 18 [protected, unprotected, payload, signature]). */
+function signatureOf(body: Uint8Array): Uint8Array {
+  const item = decode(body.subarray(1), { useMaps: true }) as unknown[];
+  return (item[3] as Uint8Array).slice();
+}
+
+/** CCF's request digest: SHA-256 of the COSE_Sign1 signature. */
+export function requestDigest(request: Pick<GovRequest, 'signature'>): Uint8Array {
+  return sha256(request.signature);
+}
+
+/** CCF's proposal ID: hex SHA-256(Merkle root at the read version ‖ request digest). */
+export function proposalIdFor(request: Pick<GovRequest, 'signature'>, rootAtRead: Uint8Array): string {
   if (rootAtRead.length !== 32) throw new RangeError('the Merkle root at the read version is 32 bytes');
-  return hex(sha256(sha256(body), rootAtRead));
+  return hex(sha256(rootAtRead, requestDigest(request)));
 }
 
 /** The replay key CCF files a proposal under in public:ccf.gov.cose_recent_proposals. */
-export function replayKey(createdAt: number, body: Uint8Array): string {
-  return `${String(createdAt).padStart(10, '0')}:${hex(sha256(body))}`;
+export function replayKey(request: Pick<GovRequest, 'signature' | 'createdAt'>): string {
+  return `${String(request.createdAt).padStart(10, '0')}:${hex(requestDigest(request))}`;
 }
 
 export function recentProposalsWindow(tx: Tx): number {
@@ -136,13 +153,13 @@ export function recentProposalsWindow(tx: Tx): number {
 }
 
 /**
- * Replay protection for a proposal (CCF: proposals:create). Refuses a repeat of the same signed body
- * and a created_at older than the window of newest accepted proposals; on success files the key with
- * the proposal ID and trims the map to the newest window-1 older keys plus this one.
+ * Replay protection for a proposal (CCF: proposals:create). Refuses a repeat of the same signature and
+ * a created_at older than the median of the kept proposals' (CCF's rule); on success files the key
+ * with the proposal ID and trims the map to the newest window-1 older keys plus this one.
  */
 export function checkAndRecordProposalReplay(tx: Tx, request: GovRequest, proposalId: string): { ok: true } | GovError {
   const map = tx.map(GovTables.coseRecentProposals);
-  const key = replayKey(request.createdAt, request.body);
+  const key = replayKey(request);
   const existing = map.get(utf8(key));
   if (existing !== undefined) {
     return fail('ProposalReplay', 400, `proposal submission replay: already have proposal ${parseJsonBytes<string>(existing)}`);
@@ -150,10 +167,13 @@ export function checkAndRecordProposalReplay(tx: Tx, request: GovRequest, propos
   const keys: string[] = [];
   map.forEach((_value, k) => keys.push(fromUtf8(k)));
   keys.sort();
-  const window = recentProposalsWindow(tx);
-  if (keys.length >= window && key < keys[keys.length - window]!) {
-    return fail('ProposalCreatedTooLongAgo', 400, `proposal created too long ago: created_at ${request.createdAt} is older than the oldest of the ${window} most recent proposals (${keys[keys.length - window]!.split(':')[0]})`);
+  if (keys.length > 0) {
+    const median = keys[Math.floor(keys.length / 2)]!.split(':')[0]!;
+    if (key.split(':')[0]! < median) {
+      return fail('ProposalCreatedTooLongAgo', 400, `proposal created too long ago: created_at ${request.createdAt} is older than ${Number(median)}, the median of the recent proposals`);
+    }
   }
+  const window = recentProposalsWindow(tx);
   map.set(utf8(key), jsonBytes(proposalId));
   // Keep at most `window` keys: the new one and the newest window-1 of the others.
   const drop = keys.length - (window - 1);
