@@ -43,11 +43,15 @@ describe('samples/logging-js', () => {
       'GET /log/private/historical historical',
       'GET /log/private/historical_receipt historical',
       'GET /log/private/historical/range readonly',
+      'POST /log/private/jwt readwrite',
+      'GET /log/private/jwt readonly',
       'POST /log/public readwrite',
       'GET /log/public readonly',
       'GET /log/public/historical historical',
       'GET /log/public/historical_receipt historical',
       'GET /log/public/historical/range readonly',
+      'POST /log/public/jwt readwrite',
+      'GET /log/public/jwt readonly',
     ]);
   });
 

@@ -10,7 +10,9 @@
 //        -> {"entries": [{"seqno", "id", "msg"}, ...], "@nextLink"?: <path of the rest>}: every write of
 //        that id in committed seqnos s..e (ccf.historical.getStateRange); 202 with retry-after while the
 //        node fetches the entries, as CCF's logging app; at most RANGE_SEQNOS_MAX seqnos per answer
-//   POST/GET /log/public[/historical[_receipt]|/historical/range]: the same in the public map "public:records"
+//   POST/GET /log/private/jwt: the same as /log/private, for callers with a JWT from an issuer the service
+//        trusts (authn_policies ["jwt"], as CCF's logging app offers besides user certificates)
+//   POST/GET /log/public[/historical[_receipt]|/historical/range|/jwt]: the same in the public map "public:records"
 // Same maps and key layout as the native app (node/apps/logging.ts): the key is the id as a u64
 // little-endian, the value the message as UTF-8. Either app reads what the other wrote.
 
