@@ -86,7 +86,7 @@ describe('default constitution', () => {
     submitBallot(t, 'p1', members[0]!, YES);
     const { info, discardWrites } = await resolveProposal(t, 'p1');
     expect(info.state).toBe('Failed');
-    expect(info.failure?.reason).toMatch(/^set_js_app: /);
+    expect(info.failure?.reason).toMatch(/^Failed to apply\(\): set_js_app: /);
     expect(discardWrites).toBe(true);
     expect(t.map(JsTables.modules).size).toBe(0);
   });
@@ -105,11 +105,15 @@ describe('default constitution', () => {
   });
 
   it('a throwing ballot is a vote failure, not a vote', async () => {
-    const t = setup(1);
+    const t = setup(3);
     propose(t, 'p1', { actions: [{ name: 'remove_js_app', args: {} }] });
     submitBallot(t, 'p1', members[0]!, 'export function vote() { throw new Error("nope"); }');
+    submitBallot(t, 'p1', members[1]!, YES);
+    expect((await resolveProposal(t, 'p1')).info).not.toHaveProperty('vote_failures'); // while Open nothing is final
+    submitBallot(t, 'p1', members[2]!, YES);
     const { info } = await resolveProposal(t, 'p1');
-    expect(info.state).toBe('Open');
+    expect(info.state).toBe('Accepted');
+    expect(info.final_votes).toEqual({ [members[1]!]: true, [members[2]!]: true });
     expect(info.vote_failures?.[members[0]!]?.reason).toMatch(/nope/);
   });
 });

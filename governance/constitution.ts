@@ -23,7 +23,7 @@ import { UNIT_KEY, jsonBytes, parseJsonBytes, utf8, Tables, fromUtf8 } from '../
 import { removeJsApp, writeJsApp, writeJsRuntimeOptions } from '../node/enclave/jsapp.ts';
 import { removeJwtIssuer, writeJwtIssuer, writeJwtPublicSigningKeys } from '../node/enclave/auth/jwt.ts';
 import { GovTables } from './tables.ts';
-import { dropOpenProposals, readProposal, readProposalInfo, recordOutcome, type Failure, type ProposalInfo } from './proposals.ts';
+import { dropOpenProposals, removeFinishedProposals, readProposal, readProposalInfo, recordOutcome, type Failure, type ProposalInfo } from './proposals.ts';
 
 export class ConstitutionError extends Error {
   constructor(message: string) {
@@ -223,15 +223,17 @@ export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resol
     const file = (state: 'Open' | 'Accepted' | 'Rejected' | 'Failed', failure?: Failure): ProposalInfo => {
       const filed = recordOutcome(tx, proposalId, { state, final_votes: finalVotes, vote_failures: voteFailures, ...(failure ? { failure } : {}) });
       if (!filed.ok) throw new ConstitutionError(filed.message);
+      // As CCF, once a proposal leaves Open the maps keep only it among finished proposals.
+      if (state !== 'Open') removeFinishedProposals(tx, proposalId);
       return filed.info;
     };
     const resolved = call(app, 'resolve', tx, { proposal, proposerId: info.proposer_id, votes, proposalId });
-    if (!resolved.ok) return { info: file('Failed', resolved.failure), dropped: [], discardWrites: false };
+    if (!resolved.ok) return { info: file('Failed', { ...resolved.failure, reason: `Failed to resolve(): ${resolved.failure.reason}` }), dropped: [], discardWrites: false };
     const state = (resolved.value as { result?: unknown }).result;
     if (state === 'Open' || state === 'Rejected') return { info: file(state), dropped: [], discardWrites: false };
-    if (state !== 'Accepted') return { info: file('Failed', { reason: `resolve returned ${JSON.stringify(state)}, not Open, Accepted or Rejected` }), dropped: [], discardWrites: false };
+    if (state !== 'Accepted') return { info: file('Failed', { reason: `resolve() returned invalid status value: ${JSON.stringify(String(state))}` }), dropped: [], discardWrites: false };
     const applied = call(app, 'apply', tx, { proposal, proposalId });
-    if (!applied.ok) return { info: file('Failed', applied.failure), dropped: [], discardWrites: true };
+    if (!applied.ok) return { info: file('Failed', { ...applied.failure, reason: `Failed to apply(): ${applied.failure.reason}` }), dropped: [], discardWrites: true };
     const actions = (applied.value as { actions?: Array<[string, Record<string, unknown>]> }).actions ?? [];
     let dropsOthers = false;
     for (const [name, args] of actions) {
@@ -239,7 +241,7 @@ export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resol
         try {
           writeConstitution(tx, text(args, 'constitution'));
         } catch (error) {
-          return { info: file('Failed', { reason: `set_constitution: ${(error as Error).message}` }), dropped: [], discardWrites: true };
+          return { info: file('Failed', { reason: `Failed to apply(): set_constitution: ${(error as Error).message}` }), dropped: [], discardWrites: true };
         }
         dropsOthers = true;
         continue;
@@ -249,7 +251,7 @@ export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resol
         if (!action) throw new ConstitutionError(`no host action ${name}`);
         action(tx, args ?? {});
       } catch (error) {
-        return { info: file('Failed', { reason: `${name}: ${(error as Error).message}` }), dropped: [], discardWrites: true };
+        return { info: file('Failed', { reason: `Failed to apply(): ${name}: ${(error as Error).message}` }), dropped: [], discardWrites: true };
       }
     }
     const filed = file('Accepted');

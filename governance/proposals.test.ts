@@ -47,13 +47,13 @@ describe('proposals', () => {
       submitBallot(tx, 'p1', 'bob', ballot);
       const failure = state === 'Failed' ? { reason: 'apply threw', trace: 'at apply' } : undefined;
       expect(recordOutcome(tx, 'p1', { state, final_votes: { bob: true }, ...(failure ? { failure } : {}) }).ok).toBe(true);
-      expect(readProposalInfo(tx, 'p1')).toEqual({ proposer_id: 'alice', state, ballots: { bob: ballot }, final_votes: { bob: true }, ...(failure ? { failure } : {}) });
+      expect(readProposalInfo(tx, 'p1')).toEqual({ proposer_id: 'alice', state, ballots: { bob: ballot }, final_votes: { bob: true }, vote_failures: {}, ...(failure ? { failure } : {}) });
       expect(submitBallot(tx, 'p1', 'carol', ballot)).toMatchObject({ code: 'ProposalNotOpen' });
       expect(withdrawProposal(tx, 'p1', 'alice')).toMatchObject({ code: 'ProposalNotOpen' });
     }
     const tx = fresh();
     expect(recordOutcome(tx, 'p1', { state: 'Open', vote_failures: { bob: { reason: 'x' } } }).ok).toBe(true);
-    expect(readProposalInfo(tx, 'p1')).toEqual({ proposer_id: 'alice', state: 'Open', ballots: {}, vote_failures: { bob: { reason: 'x' } } });
+    expect(readProposalInfo(tx, 'p1')).toEqual({ proposer_id: 'alice', state: 'Open', ballots: {} });
     expect(recordOutcome(tx, 'p1', { state: 'Withdrawn' as 'Open' })).toMatchObject({ ok: false, code: 'InvalidState' });
   });
 

@@ -113,13 +113,17 @@ export interface Outcome {
   failure?: Failure;
 }
 
-/** Files the result of resolving an Open proposal. Staying Open only updates vote failures, if any. */
+/** Files the result of resolving an Open proposal. */
 export function recordOutcome(tx: Tx, proposalId: string, outcome: Outcome): { ok: true; info: ProposalInfo } | ProposalError {
   const open = openInfo(tx, proposalId);
   if (!open.ok) return open;
-  const info: ProposalInfo = { proposer_id: open.info.proposer_id, state: outcome.state, ballots: open.info.ballots };
-  if (outcome.state !== 'Open' && outcome.final_votes) info.final_votes = outcome.final_votes;
-  if (outcome.vote_failures && Object.keys(outcome.vote_failures).length > 0) info.vote_failures = outcome.vote_failures;
+  const info: ProposalInfo = { ...open.info, state: outcome.state };
+  // As CCF: votes and vote failures become permanent only when the proposal leaves Open (both then
+  // present, possibly empty); while Open nothing but the state is written.
+  if (outcome.state !== 'Open') {
+    info.final_votes = outcome.final_votes ?? {};
+    info.vote_failures = outcome.vote_failures ?? {};
+  }
   if (outcome.failure) info.failure = outcome.failure;
   if (!PROPOSAL_STATES.includes(info.state) || info.state === 'Withdrawn') return fail('InvalidState', 400, `${String(outcome.state)} is not an outcome of resolution`);
   writeInfo(tx, proposalId, info);
