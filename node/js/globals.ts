@@ -55,6 +55,17 @@ interface HistoricalInvocation {
   receiptJson: string | undefined;
 }
 
+/**
+ * As CCF: bad arguments to ccf.historical are RangeErrors; a fetch that failed is an InternalError
+ * "Failed to …: reason". The enclave marks bad arguments with the code InvalidInput.
+ */
+function rangeHookError(error: unknown, what: string): SandboxThrow {
+  if (error instanceof SandboxThrow) return error;
+  const message = (error as Error)?.message ?? String(error);
+  if ((error as { code?: unknown })?.code === 'InvalidInput') return new SandboxThrow('RangeError', message);
+  return new SandboxThrow('InternalError', `${what}: ${message}`);
+}
+
 const WRITE_METHODS = new Set(['set', 'delete', 'clear']);
 
 const RANDOM_POOL_BYTES = 4096;
@@ -371,7 +382,14 @@ export class SandboxHost implements EngineHost {
       case HistoricalOp.getStateRange:
         return this.#getStateRange(argv);
       case HistoricalOp.dropCachedStates:
-        return e.newBoolean(this.#historicalRange().dropCachedStates(this.#rangeNumber(argv, 2, 'handle')));
+      {
+        const handle = this.#rangeNumber(argv, 2, 'handle');
+        try {
+          return e.newBoolean(this.#historicalRange().dropCachedStates(handle));
+        } catch (error) {
+          throw rangeHookError(error, 'Failed to drop cached states');
+        }
+      }
       default:
         throw typeError('unknown ccf.historical operation');
     }
@@ -401,8 +419,7 @@ export class SandboxHost implements EngineHost {
     try {
       states = this.#historicalRange().getStateRange(handle, start, end, expiry);
     } catch (error) {
-      if (error instanceof SandboxThrow) throw error;
-      throw new SandboxThrow('Error', (error as Error)?.message ?? String(error));
+      throw rangeHookError(error, 'Failed to get state range');
     }
     if (states === null) return e.newNull();
     if (invocation.rangeStates.length + states.length > jsLimits.historicalRangeStatesMax) {

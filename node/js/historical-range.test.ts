@@ -45,6 +45,10 @@ export function handler(request) {
   const q = request.query;
   if (q === 'stale') return { body: kept.kv.records.get(ccf.strToBuf('1')) === undefined };
   if (q === 'drop') return { body: ccf.historical.dropCachedStates(7) };
+  if (q === 'errors') {
+    const kind = (f) => { try { f(); return 'none'; } catch (e) { return e.name + ': ' + e.message; } };
+    return { body: [kind(() => ccf.historical.getStateRange(-1, 4, 6, 1)), kind(() => ccf.historical.getStateRange(8, 4, 6, 1))] };
+  }
   const states = ccf.historical.getStateRange(7, 4, 6, 1800);
   if (states === null) return { statusCode: 202, body: 'fetching' };
   kept = states[0];
@@ -93,6 +97,22 @@ describe('ccf.historical.getStateRange', () => {
     const stale = run(app, 'stale', hooks);
     expect(stale.ok).toBe(false);
     expect(!stale.ok && stale.error.details?.message).toMatch(/already been handled/);
+  });
+
+  it('bad arguments are RangeErrors and failed fetches InternalErrors, as in CCF', async () => {
+    const app = await load();
+    const hooks = fakeRange();
+    const failing: HistoricalRangeHooks = {
+      getStateRange(handle) {
+        if (handle < 0) throw Object.assign(new Error('handle must be a non-negative integer'), { code: 'InvalidInput' });
+        throw new Error('entry 5 could not be read');
+      },
+      dropCachedStates: hooks.dropCachedStates,
+    };
+    expect(JSON.parse(text(run(app, 'errors', failing)))).toEqual([
+      'RangeError: handle must be a non-negative integer',
+      'InternalError: Failed to get state range: entry 5 could not be read',
+    ]);
   });
 
   it('dropCachedStates reaches the enclave; without historical support both calls throw', async () => {
