@@ -8,6 +8,8 @@ import { GovTables } from './tables.ts';
 import { createProposal, readProposalInfo, submitBallot, withdrawProposal } from './proposals.ts';
 import { readConstitution, resolveProposal, validateProposal, writeConstitution } from './constitution.ts';
 import { defaultConstitution } from './default-constitution.ts';
+import { handlerBundle } from '../node/js/testing.ts';
+import { JwtTables } from '../node/enclave/auth/jwt.ts';
 
 const YES = 'export function vote(proposal, proposerId) { return true; }';
 const NO = 'export function vote(proposal, proposerId) { return false; }';
@@ -115,6 +117,45 @@ describe('default constitution', () => {
     expect(info.state).toBe('Accepted');
     expect(info.final_votes).toEqual({ [members[1]!]: true, [members[2]!]: true });
     expect(info.vote_failures?.[members[0]!]?.reason).toMatch(/nope/);
+  });
+});
+
+describe('default constitution: every action applies', () => {
+  it('set_member, set_js_app, set_js_runtime_options, set_jwt_issuer, then their removals', async () => {
+    const t = setup(1);
+    const memberCert = (await createIdentity('member9', 'P-384')).certPem;
+    const memberId = idFromCertificate(memberCert);
+    const userId = idFromCertificate(userCert);
+    const run = async (id: string, actions: unknown[]) => {
+      const proposal = JSON.stringify({ actions });
+      expect(await validateProposal(t, proposal)).toMatchObject({ valid: true });
+      propose(t, id, JSON.parse(proposal));
+      submitBallot(t, id, members[0]!, YES);
+      const { info } = await resolveProposal(t, id);
+      expect(info.failure).toBeUndefined();
+      expect(info.state).toBe('Accepted');
+    };
+    await run('p1', [
+      { name: 'set_member', args: { cert: memberCert, member_data: { role: 'auditor' } } },
+      { name: 'set_user', args: { cert: userCert } },
+      { name: 'set_js_app', args: { bundle: handlerBundle('export function handler() { return { body: "hi" }; }') } },
+      { name: 'set_js_runtime_options', args: { max_heap_bytes: 100 * 1024 * 1024, max_stack_bytes: 1024 * 1024, max_execution_time_ms: 1000 } },
+      { name: 'set_jwt_issuer', args: { issuer: 'https://login.example.com' } },
+    ]);
+    expect(parseJsonBytes(t.map(Tables.memberInfo).get(utf8(memberId))!)).toEqual({ status: 'Accepted', member_data: { role: 'auditor' } });
+    expect(t.map(JsTables.modules).size).toBe(1);
+    expect(t.map(JsTables.runtimeOptions).size).toBe(1);
+    expect(t.map(JwtTables.issuers).size).toBe(1);
+    await run('p2', [
+      { name: 'remove_member', args: { member_id: memberId } },
+      { name: 'remove_user', args: { user_id: userId } },
+      { name: 'remove_js_app', args: {} },
+      { name: 'remove_jwt_issuer', args: { issuer: 'https://login.example.com' } },
+    ]);
+    expect(t.map(Tables.memberCerts).has(utf8(memberId))).toBe(false);
+    expect(t.map(Tables.userCerts).has(utf8(userId))).toBe(false);
+    expect(t.map(JsTables.modules).size).toBe(0);
+    expect(t.map(JwtTables.issuers).size).toBe(0);
   });
 });
 
