@@ -37,7 +37,7 @@ function lateBound<T extends object>(get: () => T): T {
 /** The `ccf` global. */
 export const ccf: CCF = scope.ccf ?? lateBound(ccfGlobal);
 
-/** The `snp_attestation` global (CCF on SEV-SNP; not provided by Synod yet, so possibly undefined). */
+/** The `snp_attestation` global (verification by the node against AMD's pinned roots; absent outside a node). */
 export const snp_attestation: SnpAttestation = scope.snp_attestation ?? lateBound(() => {
   const value = scope.snp_attestation;
   if (value === undefined) throw new ReferenceError('the snp_attestation global is not available in this runtime');

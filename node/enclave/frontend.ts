@@ -106,7 +106,7 @@ export class Frontend {
   constructor(
     private readonly enclave: Enclave,
     apps: readonly NativeApp[],
-    private readonly host?: HostPort,
+    readonly host?: HostPort,
   ) {
     this.fixedEndpoints = [...builtinEndpoints(() => this.describe()), ...apps.flatMap((app) => app.endpoints)];
     this.rebuildRoutes();

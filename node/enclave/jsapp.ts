@@ -181,7 +181,7 @@ export class JsAppManager {
 
   /** The host that reads ledger entries back for ccf.historical: the one the frontend was given. */
   private get host(): HostPort | undefined {
-    return (this.frontend as unknown as { host?: HostPort }).host;
+    return this.frontend.host;
   }
 
   get current(): JsApp | undefined {
