@@ -12,6 +12,7 @@ import {
   type EvidenceVerifyOptions,
 } from './index.ts';
 import { SNP_CONFORMANCE } from '../../test/helpers/conformance.ts';
+import { errorCodeOf } from './test-helpers.ts';
 
 const vectors = `${SNP_CONFORMANCE}/`;
 const open: EvidenceVerifyOptions = {
@@ -22,15 +23,7 @@ const open: EvidenceVerifyOptions = {
   now: new Date('2026-06-01T00:00:00Z'),
 };
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.code;
-    throw error;
-  }
-  return 'verified';
-}
+const codeOf = (action: () => unknown): string => errorCodeOf(action, 'verified');
 
 describe('verifyEvidence', () => {
   it('verifies SEV-SNP evidence', () => {

@@ -3,26 +3,18 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
-import { AttestationError } from '../errors.ts';
 import { amdHardwareId, amdIntegerExtension, amdProductName, oid, parseCertificate, splitPemBundle } from './certs.ts';
 import { decodeOid, decodeTime, readNode, readRoot } from './der.ts';
 import { parseSnpReport } from './report.ts';
 import { der } from './test-chain.ts';
 import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
+import { errorCodeOf } from '../test-helpers.ts';
 
 const vectors = `${SNP_CONFORMANCE}/`;
 const milanChain = readFileSync(`${vectors}milan-endorsements.pem`, 'utf8');
 const [vcekDer, askDer, arkDer] = splitPemBundle(milanChain) as [Uint8Array, Uint8Array, Uint8Array];
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.code;
-    throw error;
-  }
-  return 'parsed';
-}
+const codeOf = (action: () => unknown): string => errorCodeOf(action, 'parsed');
 
 describe('reading AMD certificates', () => {
   it('reads the Milan VCEK extensions: hardware ID, TCB levels, product name', () => {

@@ -2,7 +2,6 @@ import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../bytes.ts';
-import { AttestationError } from '../errors.ts';
 import { reportDataForPublicKey, type VerifyOptions } from '../platform.ts';
 import { parseCertificate, splitPemBundle, verifyIssuedBy } from './certs.ts';
 import { parseSnpReport } from './report.ts';
@@ -10,6 +9,7 @@ import { pinnedArkFingerprints, pinnedArks } from './roots.ts';
 import { createTestChain, editReport, signReport, type TestChain } from './test-chain.ts';
 import { verifySnpReport } from './verify.ts';
 import { SNP_CONFORMANCE } from '../../../test/helpers/conformance.ts';
+import { errorCodeOf } from '../test-helpers.ts';
 
 const vectors = `${SNP_CONFORMANCE}/`;
 const milanReport = new Uint8Array(readFileSync(`${vectors}milan-report.bin`));
@@ -25,15 +25,7 @@ const milanMeasurement = '5feee30d6d7e1a29f403d70a4198237ddfb13051a2d6976439487c
 const milanHostData = '4f4448c67f3c8dfc8de8a5e37125d807dadcc41f06cf23f615dbd52eec777d10';
 const milanTcb = { bootloader: 4, tee: 0, snp: 24, microcode: 219 };
 
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof AttestationError) return error.code;
-    throw error;
-  }
-  return 'verified';
-}
+const codeOf = (action: () => unknown): string => errorCodeOf(action, 'verified');
 
 describe('the conformance reports verify with their own chains', () => {
   it('verifies the Milan report and recognises Milan from the pinned root', () => {
