@@ -117,7 +117,8 @@ export function parsePublicDomain(bytes: Uint8Array, base = 0): PublicDomain {
   return { entryType, version, claimsDigest, commitEvidenceDigest, maxConflictVersion, maps };
 }
 
-function readMapChanges(r: ByteReader, name: string): MapChanges {
+/** One map's changes after its name (shared by the public and the decrypted private domain). */
+export function readMapChanges(r: ByteReader, name: string): MapChanges {
   r.u64(`${name}: read version`);
   const readCount = r.u64(`${name}: read count`);
   if (readCount !== 0) throw r.fail(`${name}: ledger entries carry no reads, found ${readCount}`);

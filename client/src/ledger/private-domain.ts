@@ -7,7 +7,7 @@
 import { UsageError, UsageErrorCode } from '../errors.ts';
 import { concatBytes } from '../verify/encoding.ts';
 import { ByteReader } from './bytes.ts';
-import type { LedgerEntry, MapChanges } from './entry.ts';
+import { readMapChanges, type LedgerEntry, type MapChanges } from './entry.ts';
 
 export const LEDGER_SECRET_BYTES = 32;
 const GCM_TAG_BITS = 128;
@@ -58,17 +58,7 @@ export function parsePrivateDomain(bytes: Uint8Array, base = 0): Map<string, Map
     if (maps.has(name)) throw r.fail(`private map ${name} appears twice`, nameStart);
     // A public map in the encrypted domain would be a writer that mixed up the two domains.
     if (name.startsWith(PUBLIC_PREFIX)) throw r.fail(`map ${name} is public but was written in the private domain`, nameStart);
-    r.u64(`${name}: read version`);
-    if (r.u64(`${name}: read count`) !== 0) throw r.fail(`${name}: ledger entries carry no reads`);
-    const writeCount = r.u64(`${name}: write count`);
-    if (writeCount * 16 > r.remaining) throw r.fail(`${name}: ${writeCount} writes cannot fit`);
-    const writes: MapChanges['writes'] = [];
-    for (let i = 0; i < writeCount; i++) writes.push([r.sized(`${name}: key`), r.sized(`${name}: value`)]);
-    const removeCount = r.u64(`${name}: remove count`);
-    if (removeCount * 8 > r.remaining) throw r.fail(`${name}: ${removeCount} removals cannot fit`);
-    const removes: Uint8Array[] = [];
-    for (let i = 0; i < removeCount; i++) removes.push(r.sized(`${name}: removed key`));
-    maps.set(name, { writes, removes });
+    maps.set(name, readMapChanges(r, name));
   }
   return maps;
 }
