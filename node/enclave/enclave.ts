@@ -73,7 +73,7 @@ export class Enclave {
   private nowMs = 0;
   private durableSeqno = 0;
   private readonly commitWaiters: Array<{ seqno: number; resolve: () => void }> = [];
-  private readonly writeListeners: Array<(mapNames: string[]) => void> = [];
+  private readonly writeListeners: Array<(maps: readonly { name: string }[]) => void> = [];
 
   private constructor(
     private readonly secrets: EnclaveSecrets,
@@ -190,17 +190,14 @@ export class Enclave {
       const view = this.consensus.view;
       this.appendEntry(result.seqno, view, result.maps, result.maxConflictVersion, claimsDigest?.() ?? ZERO_DIGEST, false);
       this.afterAppend();
-      if (this.writeListeners.length > 0) {
-        const names = result.maps.map((map) => map.name);
-        for (const listener of this.writeListeners) listener(names);
-      }
+      for (const listener of this.writeListeners) listener(result.maps);
       return { value, txid: `${view}.${result.seqno}`, seqno: result.seqno };
     }
     throw new RpcError('TransactionConflict');
   }
 
-  /** Calls `listener` with the map names of every transaction this node executes and appends. */
-  onMapsWritten(listener: (mapNames: string[]) => void): void {
+  /** Calls `listener` with the maps written by every transaction this node executes and appends. */
+  onMapsWritten(listener: (maps: readonly { name: string }[]) => void): void {
     this.writeListeners.push(listener);
   }
 

@@ -172,8 +172,8 @@ export class JsAppManager {
     private readonly frontend: Frontend,
     private readonly log: Log,
   ) {
-    enclave.onMapsWritten((names) => {
-      if (names.some((name) => name === JsTables.modules || name === JsTables.endpoints || name === JsTables.runtimeOptions)) {
+    enclave.onMapsWritten((maps) => {
+      if (maps.some(({ name }) => name === JsTables.modules || name === JsTables.endpoints || name === JsTables.runtimeOptions)) {
         void this.reload();
       }
     });
