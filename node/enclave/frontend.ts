@@ -75,6 +75,8 @@ export interface Endpoint {
   mode: 'readwrite' | 'readonly' | 'historical';
   /** Built-in endpoints answer from node state and need no open service or transaction. */
   builtin?: (req: EndpointRequest, enclave: Enclave) => EndpointResponse;
+  /** Serves while the service is not Open too (governance, node endpoints); app endpoints leave it unset. */
+  beforeOpen?: boolean;
   handler?: (ctx: EndpointContext) => EndpointResponse;
   summary?: string;
   openapi?: Record<string, unknown>;
@@ -165,7 +167,7 @@ export class Frontend {
     const req = makeRequest(request, params, caller);
     if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
-    if (this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
+    if (!endpoint.beforeOpen && this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
     if (endpoint.mode === 'historical') return this.dispatchHistorical(endpoint.handler, req);
     const handler = endpoint.handler;
     let claimsDigest: Uint8Array | undefined;

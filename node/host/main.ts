@@ -18,6 +18,8 @@ import { startServer } from './server.ts';
 import { loggingApp } from '../apps/logging.ts';
 import { JsAppManager } from '../enclave/jsapp.ts';
 import { readBundleDir } from '../../app-sdk/src/bundle.ts';
+import { governanceApp } from '../../governance/app.ts';
+import { quotesApp } from '../enclave/quotes.ts';
 
 const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
@@ -121,7 +123,12 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(genesis ? { genesis } : {}),
     addresses: nodeAddresses,
   });
-  const frontend = new Frontend(enclave, config.nativeApps.includes('logging') ? [loggingApp] : [], host);
+  const apps = [
+    ...(config.nativeApps.includes('logging') ? [loggingApp] : []),
+    governanceApp(enclave),
+    quotesApp(enclave),
+  ];
+  const frontend = new Frontend(enclave, apps, host);
   const jsApps = new JsAppManager(enclave, frontend, log);
   await jsApps.reload();
   const identity: TlsIdentityMessage = enclave.tlsIdentity();
