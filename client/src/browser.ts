@@ -4,6 +4,7 @@
 export * from './errors.ts';
 export * from './verify/index.ts';
 export * from './client/index.ts';
+export * from './gov/index.ts';
 export { parseChunk, parseChunkName, type ChunkName, type ParsedChunk, type EntryExtent } from './ledger/chunk.ts';
 export { parseEntry, parsePublicDomain, writeSetDigest, entryLeaf, EntryType, type LedgerEntry, type PublicDomain, type MapChanges } from './ledger/entry.ts';
 export { IncrementalMerkleTree } from './ledger/merkle-tree.ts';

@@ -8,6 +8,8 @@ export * from './ledger/index.ts';
 export * from './audit/index.ts';
 export * from './client/index.ts';
 export * from './client/node.ts';
+export * from './gov/index.ts';
+export { createGovernanceClient, type CreateGovernanceClientOptions } from './gov/node.ts';
 // The audit that also decrypts: same name and options as audit/audit.ts's, plus `ledgerSecret`.
 // An explicit export takes precedence over the `export *` above.
 export {
