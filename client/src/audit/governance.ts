@@ -68,6 +68,13 @@ function recordProposalInfo(state: AuditState, id: string, value: Uint8Array, at
     record.ballots.push({ member, at: txidOf(at) });
     state.counts.ballots++;
   }
+  if (typeof info.final_votes === 'object' && info.final_votes !== null) {
+    record.votes = Object.fromEntries(Object.entries(info.final_votes).map(([member, vote]) => [member, vote === true]));
+  }
+  if (info.failure !== undefined && info.failure !== null) {
+    const failure = info.failure as { reason?: unknown };
+    record.failure = typeof failure.reason === 'string' ? failure.reason : JSON.stringify(info.failure);
+  }
   const stateName = String(info.state);
   if (record.finalState !== stateName) record.states.push({ state: stateName, at: txidOf(at) });
   record.finalState = stateName;

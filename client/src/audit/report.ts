@@ -73,6 +73,10 @@ export interface ProposalRecord {
   ballots: Array<{ member: string; at: string }>;
   states: Array<{ state: string; at: string }>;
   finalState: string | undefined;
+  /** Member ID → vote, as the service recorded them when the proposal left Open (final_votes). */
+  votes?: Record<string, boolean>;
+  /** Why resolve() or apply() failed, as recorded (failure.reason). */
+  failure?: string;
 }
 
 export interface AuditReport {

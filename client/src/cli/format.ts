@@ -72,7 +72,11 @@ export function formatGovernance(report: Pick<AuditReport, 'proposals'>): string
     const actions = p.actions.length > 0 ? p.actions.join(', ') : '(body not in ledger)';
     const last = p.states.at(-1);
     out.push(`  ${p.id.slice(0, 16)}  ${p.createdAt ?? '?'}  by ${p.proposer?.slice(0, 16) ?? '?'}  ${actions} → ${p.finalState ?? '?'}${last ? ` at ${last.at}` : ''}`);
-    for (const b of p.ballots) out.push(`      ballot by ${b.member.slice(0, 16)} at ${b.at}`);
+    for (const b of p.ballots) {
+      const vote = p.votes?.[b.member];
+      out.push(`      ballot by ${b.member.slice(0, 16)} at ${b.at}${vote === undefined ? '' : vote ? ': for' : ': against'}`);
+    }
+    if (p.failure !== undefined) out.push(`      failure: ${p.failure}`);
   }
   return out.join('\n');
 }

@@ -5,6 +5,7 @@
 //         [--ledger-secret file [--show-private map]]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
 //   call <METHOD> <path> | tx <txid> | commit | receipt <txid>   (a service over HTTPS: http-commands.ts)
+//   gov <propose|vote|withdraw|list|show|ack|info|history|recovery-share> …   (governance: gov-commands.ts)
 //   sandbox [options]    (the node's sandbox, node/sandbox/main.ts, loaded on demand)
 // Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 I/O or network error, 4 the service
 // refused the request (an HTTP error status), or the transaction was rolled back or not committed in time.
@@ -51,6 +52,8 @@ commands:
       --out <dir>            output directory (default: .)
       --force                overwrite existing files
   sandbox [options]       start a local network (see: synod sandbox --help)
+  gov <command>           governance as a member: propose, vote, withdraw, list, show, ack, info;
+                          history <ledger dir> offline (see: synod gov --help)
 
 commands that talk to a service (over HTTPS, trusting only the service certificate):
   call <METHOD> <path>    send a request; prints the status, transaction ID and body
@@ -101,6 +104,8 @@ export async function main(argv: string[], out: Output = defaultOutput): Promise
         return await keygenCommand(rest, out);
       case 'sandbox':
         return await sandboxCommand(rest);
+      case 'gov':
+        return await (await import('./gov-commands.ts')).govCommand(rest, out);
       case 'call':
       case 'tx':
       case 'commit':
