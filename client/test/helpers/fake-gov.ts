@@ -68,6 +68,7 @@ export class FakeGovService {
   handle(req: TransportRequest): TransportResponse {
     this.requests.push(req);
     const url = new URL(req.path, 'https://x');
+    if (url.pathname === '/app/tx') return json(200, { status: 'Committed', transaction_id: url.searchParams.get('transaction_id') });
     if (url.searchParams.get('api-version') !== '2024-07-01') return error(400, 'UnsupportedApiVersion', 'api-version=2024-07-01 is required');
     const path = url.pathname;
     try {
