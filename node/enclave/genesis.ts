@@ -10,6 +10,8 @@ import type { EnclaveSecrets } from './sealing.ts';
 import { writeJsApp, writeJsRuntimeOptions } from './jsapp.ts';
 import { writeJwtIssuer, writeJwtPublicSigningKeys } from './auth/jwt.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
+import { produceVirtualNodeEvidence, type NodeEvidence } from '../attestation/node-evidence.ts';
+import { trustOwnEvidence } from '../attestation/trust-tables.ts';
 
 export interface GenesisConfig {
   members: Array<{ certPem: string; encryptionPublicKeyPem?: string; memberData?: unknown }>;
@@ -32,6 +34,11 @@ export interface GenesisConfig {
    * the issuer (metadata defaults to `{issuer, auto_refresh: false}`). Validated there.
    */
   jwtIssuers?: Array<{ issuer: string; metadata?: Record<string, unknown>; jwks?: unknown }>;
+  /**
+   * This node's attestation (node/attestation/node-evidence.ts). Default: virtual (insecure) evidence of
+   * this code. Its measurement and host data become trusted, as CCF trusts the first node's.
+   */
+  nodeEvidence?: NodeEvidence;
 }
 
 export interface NodeAddresses {
@@ -62,8 +69,12 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
     tx.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes(service));
     tx.map(Tables.serviceConfig).set(UNIT_KEY, jsonBytes({ consensus: 'CFT', recovery_threshold: config.recoveryThreshold ?? 1 }));
     const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
-    const node: NodeInfo = {
+    const evidence = config.nodeEvidence ?? produceVirtualNodeEvidence(secrets.nodeKey.publicKeyDer);
+    const trusted = trustOwnEvidence(tx, evidence.evidence);
+    const node: NodeInfo & { quote_info: NodeEvidence['quoteInfo'] } = {
       cert: secrets.nodeCertPem,
+      quote_info: evidence.quoteInfo,
+      code_digest: trusted.measurement,
       status: 'Trusted',
       rpc_interfaces: {
         primary_rpc_interface: { bind_address: addresses.bindAddress, published_address: addresses.publishedAddress },
