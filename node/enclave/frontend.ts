@@ -55,6 +55,8 @@ export interface EndpointContext extends EndpointRequest {
   setApplyWrites(apply: boolean): void;
   /** Historical endpoints: the state as of the transaction named in the x-ms-ccf-transaction-id header. */
   historical?: HistoricalState;
+  /** What the endpoint's `prepare` resolved to. */
+  prepared?: unknown;
 }
 
 export interface EndpointResponse {
@@ -78,6 +80,11 @@ export interface Endpoint {
   /** Serves while the service is not Open too (governance, node endpoints); app endpoints leave it unset. */
   beforeOpen?: boolean;
   handler?: (ctx: EndpointContext) => EndpointResponse;
+  /**
+   * Asynchronous work before the transaction (e.g. loading a sandbox); its result reaches the handler
+   * as `ctx.prepared`. The handler must check that what it was prepared from still holds in `ctx.tx`.
+   */
+  prepare?: (req: EndpointRequest) => Promise<unknown>;
   summary?: string;
   openapi?: Record<string, unknown>;
 }
@@ -169,7 +176,12 @@ export class Frontend {
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
     if (!endpoint.beforeOpen && this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
     if (endpoint.mode === 'historical') return this.dispatchHistorical(endpoint.handler, req);
-    const handler = endpoint.handler;
+    if (endpoint.prepare) return endpoint.prepare(req).then((prepared) => this.runInTx(endpoint, req, prepared));
+    return this.runInTx(endpoint, req, undefined);
+  }
+
+  private runInTx(endpoint: Endpoint, req: EndpointRequest, prepared: unknown): ResponseMessage {
+    const handler = endpoint.handler!;
     let claimsDigest: Uint8Array | undefined;
     let applyWrites: boolean | undefined;
     const outcome = this.enclave.execute(
@@ -181,6 +193,7 @@ export class Frontend {
           tx,
           setClaimsDigest: (d) => (claimsDigest = checkDigest(d)),
           setApplyWrites: (apply) => (applyWrites = apply),
+          ...(prepared !== undefined ? { prepared } : {}),
         };
         return handler(ctx);
       },
@@ -217,8 +230,13 @@ export class Frontend {
       let matched = true;
       for (let i = 0; i < segments.length && matched; i++) {
         const pattern = route.segments[i]!;
-        if (pattern.startsWith('{') && pattern.endsWith('}')) params[pattern.slice(1, -1)] = decodeURIComponent(segments[i]!);
-        else matched = pattern === segments[i];
+        // `{name}` or CCF's `{name}:verb` (a parameter followed by a fixed suffix in the same segment).
+        const param = /^\{([^}]+)\}(.*)$/.exec(pattern);
+        const segment = segments[i]!;
+        if (!param) matched = pattern === segment;
+        else if (segment.endsWith(param[2]!) && (param[2] === '' || segment.length > param[2]!.length)) {
+          params[param[1]!] = decodeURIComponent(segment.slice(0, segment.length - param[2]!.length));
+        } else matched = false;
       }
       if (matched) return { endpoint: route.endpoint, params };
     }
