@@ -14,6 +14,12 @@ export const Tables = {
   memberEncryptionKeys: 'public:ccf.gov.members.encryption_public_keys',
   userCerts: 'public:ccf.gov.users.certs',
   userInfo: 'public:ccf.gov.users.info',
+  /** member ID → {state_digest, cose_sign1_req?}: the digest a member must ack (CCF's MemberAcks). */
+  memberAcks: 'public:ccf.gov.members.acks',
+  /** trigger name (ledger_rekey, recovery_shares_refresh, snapshot) → JSON {proposal_id, seqno_read}: written by governance, acted on by the node. */
+  govTriggers: 'public:ccf.internal.gov_triggers',
+  /** CA certificate bundles by name (set_ca_cert_bundle). */
+  caCertBundles: 'public:ccf.gov.tls.ca_cert_bundles',
 } as const;
 
 /** CCF stores single-value maps under one key: eight zero bytes. */
@@ -49,6 +55,8 @@ export interface NodeInfo {
   cert: string;
   status: 'Pending' | 'Trusted' | 'Retired';
   rpc_interfaces: Record<string, { bind_address: string; published_address: string }>;
+  /** Where the node listens for node-to-node (consensus) traffic. */
+  node_to_node_interface?: { bind_address: string; published_address: string };
   code_digest?: string;
 }
 
