@@ -82,15 +82,31 @@ describe('default constitution', () => {
     expect(await validateProposal(t, 'not json')).toMatchObject({ valid: false });
   });
 
-  it('a failing host action fails the proposal and asks for the writes to be discarded', async () => {
+  it('a failing host action fails the proposal and leaves none of the apply\'s writes', async () => {
     const t = setup(1);
-    propose(t, 'p1', { actions: [{ name: 'set_js_app', args: { bundle: { metadata: {}, modules: [] } } }] });
+    propose(t, 'p1', { actions: [
+      { name: 'set_user', args: { cert: userCert } },
+      { name: 'set_js_app', args: { bundle: { metadata: {}, modules: [] } } },
+    ] });
     submitBallot(t, 'p1', members[0]!, YES);
     const { info, discardWrites } = await resolveProposal(t, 'p1');
     expect(info.state).toBe('Failed');
     expect(info.failure?.reason).toMatch(/^Failed to apply\(\): set_js_app: /);
-    expect(discardWrites).toBe(true);
+    expect(discardWrites).toBe(false);
     expect(t.map(JsTables.modules).size).toBe(0);
+    expect(t.map(Tables.userCerts).size).toBe(0); // the first action's write went with the failed apply
+    expect(readProposalInfo(t, 'p1')!.state).toBe('Failed');
+  });
+
+  it('a throwing apply fails the proposal; its map writes are dropped', async () => {
+    const t = setup(1, `
+      export function validate() { return { valid: true }; }
+      export function resolve() { return 'Accepted'; }
+      export function apply() { ccf.kv['public:ccf.gov.custom'].set(new ArrayBuffer(1), new ArrayBuffer(1)); throw new Error('boom'); }`);
+    propose(t, 'p1', { actions: [] });
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info).toMatchObject({ state: 'Failed', failure: { reason: 'Failed to apply(): Error: boom' } });
+    expect(t.map('public:ccf.gov.custom').size).toBe(0);
   });
 
   it('set_constitution replaces the constitution and drops the other Open proposals', async () => {

@@ -21,9 +21,10 @@ import type { JsRequest } from '../node/js/invocation.ts';
 import { idFromCertificate } from '../node/crypto/certs.ts';
 import { UNIT_KEY, jsonBytes, parseJsonBytes, utf8, Tables, fromUtf8 } from '../node/enclave/tables.ts';
 import { removeJsApp, writeJsApp, writeJsRuntimeOptions } from '../node/enclave/jsapp.ts';
-import { removeJwtIssuer, writeJwtIssuer, writeJwtPublicSigningKeys } from '../node/enclave/auth/jwt.ts';
+import { JwtTables, removeJwtIssuer, writeJwtIssuer, writeJwtPublicSigningKeys } from '../node/enclave/auth/jwt.ts';
 import { GovTables } from './tables.ts';
 import { dropOpenProposals, removeFinishedProposals, readProposal, readProposalInfo, recordOutcome, type Failure, type ProposalInfo } from './proposals.ts';
+import { childTx, discard, mergeInto } from './overlay.ts';
 
 export class ConstitutionError extends Error {
   constructor(message: string) {
@@ -48,10 +49,16 @@ export const HOST_ACTIONS: Readonly<Record<string, HostAction>> = {
     tx.map(Tables.memberCerts).set(id, utf8(cert));
     tx.map(Tables.memberInfo).set(id, jsonBytes({ status: 'Accepted', member_data: args.member_data ?? null }));
     if (args.encryption_pub_key !== undefined) tx.map(Tables.memberEncryptionKeys).set(id, utf8(text(args, 'encryption_pub_key')));
+    else tx.map(Tables.memberEncryptionKeys).delete(id);
+    // As CCF: the new member's ack record holds the root of the latest signature, to be refreshed by
+    // state-digests/{memberId}:update and acked.
+    const signature = tx.map(Tables.signatures).get(UNIT_KEY);
+    const root = signature === undefined ? '' : String(parseJsonBytes<{ root?: unknown }>(signature).root ?? '');
+    tx.map(Tables.memberAcks).set(id, jsonBytes({ state_digest: root }));
   },
   remove_member(tx, args) {
     const id = utf8(args.member_id !== undefined ? text(args, 'member_id') : idFromCertificate(text(args, 'cert')));
-    for (const table of [Tables.memberCerts, Tables.memberInfo, Tables.memberEncryptionKeys]) tx.map(table).delete(id);
+    for (const table of [Tables.memberCerts, Tables.memberInfo, Tables.memberEncryptionKeys, Tables.memberAcks]) tx.map(table).delete(id);
   },
   set_user(tx, args) {
     const cert = text(args, 'cert');
@@ -82,7 +89,37 @@ export const HOST_ACTIONS: Readonly<Record<string, HostAction>> = {
   remove_jwt_issuer(tx, args) {
     removeJwtIssuer(tx, text(args, 'issuer'));
   },
+  set_jwt_public_signing_keys(tx, args) {
+    const issuer = text(args, 'issuer');
+    if (!tx.map(JwtTables.issuers).has(utf8(issuer))) throw new ConstitutionError(`issuer ${issuer} is not registered`);
+    writeJwtPublicSigningKeys(tx, issuer, args.jwks);
+  },
+  // Node-internal effects: the constitution cannot write public:ccf.internal.*, so these record the
+  // request where the node watches for it (GovTriggers); the node performs it.
+  trigger_ledger_rekey(tx, args) {
+    requestTrigger(tx, 'ledger_rekey', args);
+  },
+  trigger_recovery_shares_refresh(tx, args) {
+    requestTrigger(tx, 'recovery_shares_refresh', args);
+  },
+  trigger_snapshot(tx, args) {
+    requestTrigger(tx, 'snapshot', args);
+  },
 };
+
+/**
+ * public:ccf.internal.gov_triggers: trigger name → JSON {proposal_id, seqno_read} of the latest accepted
+ * request. Each write is a new request: the node reacts to writes of this map (Enclave.onMapsWritten
+ * and on replay), not to its contents.
+ */
+export const GovTriggers = {
+  table: Tables.govTriggers,
+  names: ['ledger_rekey', 'recovery_shares_refresh', 'snapshot'] as const,
+};
+
+function requestTrigger(tx: Tx, name: (typeof GovTriggers.names)[number], args: Record<string, unknown>): void {
+  tx.map(GovTriggers.table).set(utf8(name), jsonBytes({ proposal_id: args.proposal_id ?? null, seqno_read: tx.readVersion }));
+}
 
 export function readConstitution(tx: Tx): string | undefined {
   const raw = tx.map(GovTables.constitution).get(UNIT_KEY);
@@ -123,25 +160,45 @@ export function apply(request) {
 const FUNCTIONS = ['validate', 'resolve', 'vote', 'apply'] as const;
 type Fn = (typeof FUNCTIONS)[number];
 
-/** One sandbox holding the constitution and the given ballot modules. */
-async function loadGovernance(constitution: string, ballots: string[] = []): Promise<JsApp> {
-  const imports = ballots.map((_, i) => `import { vote as ballot${i} } from './ballot${i}.js';`).join('\n');
-  const names = ballots.map((_, i) => `ballot${i}`).join(', ');
+/**
+ * A sandbox holding a constitution and some ballot modules, loaded ahead of a transaction (loading is
+ * asynchronous; running it is not). Its functions run synchronously against any Tx.
+ */
+export interface GovSandbox {
+  readonly constitution: string;
+  readonly ballots: readonly string[];
+  readonly app: JsApp;
+}
+
+/** Loads the constitution and the given ballot modules into one sandbox. */
+export async function loadSandbox(constitution: string, ballots: readonly string[] = []): Promise<GovSandbox> {
+  const unique = [...new Set(ballots)];
+  const imports = unique.map((_, i) => `import { vote as ballot${i} } from './ballot${i}.js';`).join('\n');
+  const names = unique.map((_, i) => `ballot${i}`).join(', ');
   const endpoints: Record<string, unknown> = {};
   for (const fn of FUNCTIONS) {
     endpoints[`/${fn}`] = { post: { js_module: 'gov.js', js_function: fn, authn_policies: ['no_auth'], forwarding_required: 'never', mode: 'readwrite' } };
   }
   try {
-    return await loadJsApp({
+    const app = await loadJsApp({
       metadata: { endpoints },
       modules: [
         { name: 'gov.js', module: WRAPPER.replace('BALLOT_IMPORTS', imports).replace('BALLOT_NAMES', names) },
         { name: 'constitution.js', module: constitution },
-        ...ballots.map((module, i) => ({ name: `ballot${i}.js`, module })),
+        ...unique.map((module, i) => ({ name: `ballot${i}.js`, module })),
       ],
     });
+    return { constitution, ballots: unique, app };
   } catch (error) {
     throw new ConstitutionError(`the constitution or a ballot does not load: ${(error as Error).message}`);
+  }
+}
+
+/** The sandbox was loaded from another constitution or without a ballot the Tx holds: load again. */
+export class StaleSandboxError extends ConstitutionError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StaleSandboxError';
   }
 }
 
@@ -166,31 +223,41 @@ export interface Validation {
   description?: string;
 }
 
-/** Runs the stored constitution's validate on the proposal text. A throwing validate is invalid. */
-export async function validateProposal(tx: Tx, proposal: string): Promise<Validation> {
-  const app = await loadGovernance(requireConstitution(tx));
-  try {
-    const out = call(app, 'validate', tx, proposal);
-    if (!out.ok) return { valid: false, description: out.failure.reason };
-    const result = (out.value as { result?: unknown }).result as { valid?: unknown; description?: unknown } | undefined;
-    if (typeof result?.valid !== 'boolean') return { valid: false, description: 'validate did not return {valid: boolean}' };
-    return { valid: result.valid, ...(typeof result.description === 'string' ? { description: result.description } : {}) };
-  } finally {
-    app.dispose();
-  }
-}
-
 function requireConstitution(tx: Tx): string {
   const source = readConstitution(tx);
   if (source === undefined) throw new ConstitutionError('no constitution in public:ccf.gov.constitution');
   return source;
 }
 
+function checkSandbox(sandbox: GovSandbox, tx: Tx): void {
+  if (requireConstitution(tx) !== sandbox.constitution) throw new StaleSandboxError('the constitution changed since the sandbox was loaded');
+}
+
+/** Runs validate on the proposal text (synchronously, in a loaded sandbox). A throwing validate is invalid. */
+export function validateWith(sandbox: GovSandbox, tx: Tx, proposal: string): Validation {
+  checkSandbox(sandbox, tx);
+  const out = call(sandbox.app, 'validate', tx, proposal);
+  if (!out.ok) return { valid: false, description: out.failure.reason };
+  const result = (out.value as { result?: unknown }).result as { valid?: unknown; description?: unknown } | undefined;
+  if (typeof result?.valid !== 'boolean') return { valid: false, description: 'validate did not return {valid: boolean}' };
+  return { valid: result.valid, ...(typeof result.description === 'string' ? { description: result.description } : {}) };
+}
+
+/** Runs the stored constitution's validate on the proposal text. A throwing validate is invalid. */
+export async function validateProposal(tx: Tx, proposal: string): Promise<Validation> {
+  const sandbox = await loadSandbox(requireConstitution(tx));
+  try {
+    return validateWith(sandbox, tx, proposal);
+  } finally {
+    sandbox.app.dispose();
+  }
+}
+
 export interface Resolution {
   info: ProposalInfo;
   /**
-   * True when apply (or a host action) failed after it may have written: the caller must discard this
-   * Tx and file `info` with recordOutcome on a fresh one, as CCF rolls back a failed apply.
+   * Always false: a failed apply runs in a child transaction that is dropped, so nothing it wrote is
+   * left in the Tx (kept for callers of the earlier interface).
    */
   discardWrites: boolean;
   /** Proposals dropped because this one applied (set_constitution drops all other Open proposals). */
@@ -199,64 +266,104 @@ export interface Resolution {
 
 /**
  * Evaluates an Open proposal's ballots, runs resolve and, when Accepted, apply with its host actions;
- * files the outcome in proposals_info. Applying `set_constitution` drops every other Open proposal,
- * as CCF's default constitution does. Writes of a failed apply stay in the Tx: see `discardWrites`.
+ * files the outcome in proposals_info (as CCF's resolve_proposal: final votes and vote failures once it
+ * leaves Open, the other finished proposals removed then). apply and its host actions run in a child
+ * transaction merged only when all of them succeed, so a Failed proposal changed nothing but its own
+ * record. Applying `set_constitution` drops every other Open proposal.
+ * Synchronous in a sandbox loaded with the constitution and the proposal's ballots.
  */
-export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resolution> {
+export function resolveWith(sandbox: GovSandbox, tx: Tx, proposalId: string): Resolution {
+  checkSandbox(sandbox, tx);
   const info = readProposalInfo(tx, proposalId);
   const body = readProposal(tx, proposalId);
   if (!info || !body) throw new ConstitutionError(`could not find proposal ${proposalId}`);
   if (info.state !== 'Open') throw new ConstitutionError(`proposal ${proposalId} is ${info.state}, not Open`);
   const proposal = fromUtf8(body);
   const members = Object.keys(info.ballots);
-  const app = await loadGovernance(requireConstitution(tx), members.map((m) => info.ballots[m]!));
-  try {
-    const votes: Array<{ member_id: string; vote: boolean }> = [];
-    const voteFailures: Record<string, Failure> = {};
-    members.forEach((member, index) => {
-      const out = call(app, 'vote', tx, { index, proposal, proposerId: info.proposer_id });
-      if (!out.ok) voteFailures[member] = out.failure;
-      else if (typeof (out.value as { result?: unknown }).result !== 'boolean') voteFailures[member] = { reason: 'vote did not return a boolean' };
-      else votes.push({ member_id: member, vote: (out.value as { result: boolean }).result });
-    });
-    const finalVotes = Object.fromEntries(votes.map((v) => [v.member_id, v.vote]));
-    const file = (state: 'Open' | 'Accepted' | 'Rejected' | 'Failed', failure?: Failure): ProposalInfo => {
-      const filed = recordOutcome(tx, proposalId, { state, final_votes: finalVotes, vote_failures: voteFailures, ...(failure ? { failure } : {}) });
-      if (!filed.ok) throw new ConstitutionError(filed.message);
-      // As CCF, once a proposal leaves Open the maps keep only it among finished proposals.
-      if (state !== 'Open') removeFinishedProposals(tx, proposalId);
-      return filed.info;
-    };
-    const resolved = call(app, 'resolve', tx, { proposal, proposerId: info.proposer_id, votes, proposalId });
-    if (!resolved.ok) return { info: file('Failed', { ...resolved.failure, reason: `Failed to resolve(): ${resolved.failure.reason}` }), dropped: [], discardWrites: false };
-    const state = (resolved.value as { result?: unknown }).result;
-    if (state === 'Open' || state === 'Rejected') return { info: file(state), dropped: [], discardWrites: false };
-    if (state !== 'Accepted') return { info: file('Failed', { reason: `resolve() returned invalid status value: ${JSON.stringify(String(state))}` }), dropped: [], discardWrites: false };
-    const applied = call(app, 'apply', tx, { proposal, proposalId });
-    if (!applied.ok) return { info: file('Failed', { ...applied.failure, reason: `Failed to apply(): ${applied.failure.reason}` }), dropped: [], discardWrites: true };
-    const actions = (applied.value as { actions?: Array<[string, Record<string, unknown>]> }).actions ?? [];
-    let dropsOthers = false;
-    for (const [name, args] of actions) {
+  const indexes = members.map((m) => sandbox.ballots.indexOf(info.ballots[m]!));
+  if (indexes.includes(-1)) throw new StaleSandboxError(`the sandbox lacks a ballot of proposal ${proposalId}`);
+  const { app } = sandbox;
+  const votes: Array<{ member_id: string; vote: boolean }> = [];
+  const voteFailures: Record<string, Failure> = {};
+  members.forEach((member, i) => {
+    const out = call(app, 'vote', tx, { index: indexes[i], proposal, proposerId: info.proposer_id });
+    if (!out.ok) voteFailures[member] = out.failure;
+    else if (typeof (out.value as { result?: unknown }).result !== 'boolean') voteFailures[member] = { reason: 'vote did not return a boolean' };
+    else votes.push({ member_id: member, vote: (out.value as { result: boolean }).result });
+  });
+  const finalVotes = Object.fromEntries(votes.map((v) => [v.member_id, v.vote]));
+  const file = (state: 'Open' | 'Accepted' | 'Rejected' | 'Failed', failure?: Failure): ProposalInfo => {
+    const filed = recordOutcome(tx, proposalId, { state, final_votes: finalVotes, vote_failures: voteFailures, ...(failure ? { failure } : {}) });
+    if (!filed.ok) throw new ConstitutionError(filed.message);
+    return filed.info;
+  };
+  const resolved = call(app, 'resolve', tx, { proposal, proposerId: info.proposer_id, votes, proposalId });
+  let state: 'Open' | 'Accepted' | 'Rejected' | 'Failed';
+  let failure: Failure | undefined;
+  if (!resolved.ok) {
+    state = 'Failed';
+    failure = { ...resolved.failure, reason: `Failed to resolve(): ${resolved.failure.reason}` };
+  } else {
+    const result = (resolved.value as { result?: unknown }).result;
+    if (result === 'Open' || result === 'Accepted' || result === 'Rejected') state = result;
+    else {
+      state = 'Failed';
+      failure = { reason: `resolve() returned invalid status value: ${JSON.stringify(String(result))}` };
+    }
+  }
+  if (state === 'Open') return { info: file('Open'), dropped: [], discardWrites: false };
+  // As CCF: once a proposal leaves Open, the other finished proposals leave the maps (before apply, so
+  // proposals that apply drops stay visible).
+  removeFinishedProposals(tx, proposalId);
+  let dropped: string[] = [];
+  if (state === 'Accepted') {
+    const applied = applyInChild(app, tx, proposal, proposalId);
+    if (!applied.ok) {
+      state = 'Failed';
+      failure = applied.failure;
+    } else if (applied.replacedConstitution) {
+      dropped = dropOpenProposals(tx, proposalId);
+    }
+  }
+  return { info: file(state, failure), dropped, discardWrites: false };
+}
+
+function applyInChild(app: JsApp, tx: Tx, proposal: string, proposalId: string): { ok: true; replacedConstitution: boolean } | { ok: false; failure: Failure } {
+  const child = childTx(tx);
+  const failed = (failure: Failure) => {
+    discard(child);
+    return { ok: false as const, failure };
+  };
+  const applied = call(app, 'apply', child, { proposal, proposalId });
+  if (!applied.ok) return failed({ ...applied.failure, reason: `Failed to apply(): ${applied.failure.reason}` });
+  const actions = (applied.value as { actions?: Array<[string, Record<string, unknown>]> }).actions ?? [];
+  let replacedConstitution = false;
+  for (const [name, args] of actions) {
+    try {
       if (name === 'set_constitution') {
-        try {
-          writeConstitution(tx, text(args, 'constitution'));
-        } catch (error) {
-          return { info: file('Failed', { reason: `Failed to apply(): set_constitution: ${(error as Error).message}` }), dropped: [], discardWrites: true };
-        }
-        dropsOthers = true;
+        writeConstitution(child, text(args, 'constitution'));
+        replacedConstitution = true;
         continue;
       }
       const action = HOST_ACTIONS[name];
-      try {
-        if (!action) throw new ConstitutionError(`no host action ${name}`);
-        action(tx, args ?? {});
-      } catch (error) {
-        return { info: file('Failed', { reason: `Failed to apply(): ${name}: ${(error as Error).message}` }), dropped: [], discardWrites: true };
-      }
+      if (!action) throw new ConstitutionError(`no host action ${name}`);
+      action(child, { ...(args ?? {}), ...(name.startsWith('trigger_') ? { proposal_id: proposalId } : {}) });
+    } catch (error) {
+      return failed({ reason: `Failed to apply(): ${name}: ${(error as Error).message}` });
     }
-    const filed = file('Accepted');
-    return { info: filed, dropped: dropsOthers ? dropOpenProposals(tx, proposalId) : [], discardWrites: false };
+  }
+  mergeInto(tx, child);
+  return { ok: true, replacedConstitution };
+}
+
+/** resolveWith in a sandbox loaded for this proposal. */
+export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resolution> {
+  const info = readProposalInfo(tx, proposalId);
+  if (!info) throw new ConstitutionError(`could not find proposal ${proposalId}`);
+  const sandbox = await loadSandbox(requireConstitution(tx), Object.values(info.ballots));
+  try {
+    return resolveWith(sandbox, tx, proposalId);
   } finally {
-    app.dispose();
+    sandbox.app.dispose();
   }
 }
