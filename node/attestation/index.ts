@@ -4,10 +4,9 @@
 // insecure, for development only and only when configured).
 
 import { AttestationError } from './errors.ts';
-import type { AttestationPlatform, Evidence, VerifiedAttestation, VerifyOptions } from './platform.ts';
+import type { AttestationPlatform } from './platform.ts';
 import { createSnpPlatform, type SnpPlatformConfig } from './snp/platform.ts';
-import { verifySnpReport } from './snp/verify.ts';
-import { createVirtualPlatform, verifyVirtualReport, type VirtualPlatformConfig } from './virtual.ts';
+import { createVirtualPlatform, type VirtualPlatformConfig } from './virtual.ts';
 
 export { AttestationError, ATTESTATION_ERROR_CODES, isAttestationError, type AttestationErrorCode } from './errors.ts';
 export {
@@ -32,28 +31,7 @@ export { detectSnp, requestSnpReport, type SnpDetection, type SnpDeviceOptions, 
 export { createEndorsementsProvider, type EndorsementsProvider, type EndorsementsSource } from './snp/endorsements.ts';
 export { createSnpPlatform, type SnpPlatformConfig } from './snp/platform.ts';
 
-export interface EvidenceVerifyOptions extends VerifyOptions {
-  /** Accept `Insecure_Virtual` evidence. Off unless the service is configured as a virtual network. */
-  allowVirtual?: boolean;
-}
-
-/** Verifies evidence of any supported format; the join path calls this. */
-export function verifyEvidence(evidence: Evidence, options: EvidenceVerifyOptions): VerifiedAttestation {
-  if (typeof evidence !== 'object' || evidence === null) {
-    throw new AttestationError('ATTESTATION_INVALID_ARGUMENT', 'evidence must be an object');
-  }
-  switch (evidence.format) {
-    case 'AMD_SEV_SNP_v1':
-      return verifySnpReport(evidence.report, evidence.endorsements, options);
-    case 'Insecure_Virtual':
-      if (options?.allowVirtual !== true) {
-        throw new AttestationError('ATTESTATION_VIRTUAL_NOT_ALLOWED', 'virtual (insecure) evidence is not accepted: this service is not configured for virtual nodes');
-      }
-      return verifyVirtualReport(evidence.report, evidence.endorsements, options);
-    default:
-      throw new AttestationError('ATTESTATION_FORMAT_UNSUPPORTED', `evidence format ${JSON.stringify(String(evidence.format))} is not supported`);
-  }
-}
+export { verifyEvidence, type EvidenceVerifyOptions } from '../../client/src/attestation/evidence.ts';
 
 export type PlatformConfig = { platform: 'snp'; snp?: SnpPlatformConfig } | { platform: 'virtual'; virtual: VirtualPlatformConfig };
 
