@@ -106,6 +106,8 @@ export async function main(argv: string[], out: Output = defaultOutput): Promise
         return await sandboxCommand(rest);
       case 'gov':
         return await (await import('./gov-commands.ts')).govCommand(rest, out);
+      case 'verify-service':
+        return await (await import('./verify-service.ts')).verifyServiceCommand(rest, out);
       case 'call':
       case 'tx':
       case 'commit':
