@@ -10,6 +10,7 @@ import type { EnclaveSecrets } from './sealing.ts';
 import { writeJsApp, writeJsRuntimeOptions } from './jsapp.ts';
 import { writeJwtIssuer, writeJwtPublicSigningKeys } from './auth/jwt.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } from './tables.ts';
+import { defaultConstitution } from '../../governance/default-constitution.ts';
 import { produceVirtualNodeEvidence, type NodeEvidence } from '../attestation/node-evidence.ts';
 import { trustOwnEvidence } from '../attestation/trust-tables.ts';
 
@@ -34,6 +35,8 @@ export interface GenesisConfig {
    * the issuer (metadata defaults to `{issuer, auto_refresh: false}`). Validated there.
    */
   jwtIssuers?: Array<{ issuer: string; metadata?: Record<string, unknown>; jwks?: unknown }>;
+  /** The constitution's JS source (public:ccf.gov.constitution); default: samples/constitutions/default. */
+  constitution?: string;
   /**
    * This node's attestation (node/attestation/node-evidence.ts). Default: virtual (insecure) evidence of
    * this code. Its measurement and host data become trusted, as CCF trusts the first node's.
@@ -99,5 +102,8 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
       if (jwks !== undefined) writeJwtPublicSigningKeys(tx, issuer, jwks);
       writeJwtIssuer(tx, issuer, metadata ?? { issuer, auto_refresh: false });
     }
+    // Members start Accepted (above) and become Active by acking the state digest; proposals are
+    // judged by this constitution, stored as CCF does (a JSON string under the unit key).
+    tx.map('public:ccf.gov.constitution').set(UNIT_KEY, jsonBytes(config.constitution ?? defaultConstitution()));
   };
 }
