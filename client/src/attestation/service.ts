@@ -90,15 +90,19 @@ export function evidenceOfServedQuote(quote: ServedQuote): Evidence {
   return { format: quote.format, report, endorsements: quote.format === 'AMD_SEV_SNP_v1' ? Buffer.from(endorsements).toString('utf8') : endorsements };
 }
 
-/** Checks a node certificate against the service certificate; returns its public key (SPKI DER). */
-export function checkNodeCertificate(certPem: string, serviceCertPem: string, now: Date): Uint8Array {
-  let cert: X509Certificate;
-  let service: X509Certificate;
+/** A node certificate's public key (SPKI DER); throws NODE_CERT_MALFORMED. */
+export function nodeCertificateKey(certPem: string): Uint8Array {
   try {
-    cert = new X509Certificate(certPem);
+    return new Uint8Array(new X509Certificate(certPem).publicKey.export({ format: 'der', type: 'spki' }));
   } catch (error) {
     throw new Error(`NODE_CERT_MALFORMED: ${(error as Error).message}`);
   }
+}
+
+/** Checks that the service certificate issued and signed a node certificate, valid at `now`. */
+export function checkNodeCertificateEndorsed(certPem: string, serviceCertPem: string, now: Date): void {
+  const cert = new X509Certificate(certPem);
+  let service: X509Certificate;
   try {
     service = new X509Certificate(serviceCertPem);
   } catch (error) {
@@ -110,7 +114,6 @@ export function checkNodeCertificate(certPem: string, serviceCertPem: string, no
   if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) {
     throw new Error(`NODE_CERT_EXPIRED: valid ${cert.validFrom} to ${cert.validTo}`);
   }
-  return new Uint8Array(cert.publicKey.export({ format: 'der', type: 'spki' }));
 }
 
 function describe(error: unknown): string {
@@ -152,11 +155,14 @@ export function verifyServiceAttestation(input: VerifyServiceInput, options: Ver
       fail(`NODE_CERT_UNAVAILABLE: ${cert === undefined ? 'no certificate was obtained for this node' : cert.error}`);
     } else {
       try {
-        publicKeyDer = checkNodeCertificate(cert, input.serviceCertPem, now);
-        const keyId = createHash('sha256').update(publicKeyDer).digest('hex');
-        if (keyId !== node.node_id.toLowerCase()) fail(`NODE_ID_MISMATCH: the certificate's key has ID ${keyId}, not this node's ID`);
+        publicKeyDer = nodeCertificateKey(cert);
+        checkNodeCertificateEndorsed(cert, input.serviceCertPem, now);
       } catch (error) {
         fail(describe(error));
+      }
+      if (publicKeyDer !== null) {
+        const keyId = createHash('sha256').update(publicKeyDer).digest('hex');
+        if (keyId !== node.node_id.toLowerCase()) fail(`NODE_ID_MISMATCH: the certificate's key has ID ${keyId}, not this node's ID`);
       }
     }
     let verified: VerifiedAttestation | null = null;

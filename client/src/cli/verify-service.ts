@@ -8,7 +8,7 @@
 
 import { request } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, UsageErrorCode } from '../errors.ts';
@@ -34,7 +34,7 @@ function parseAddress(text: string, what: string): Endpoint {
   const match = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(stripped);
   if (!match) throw new UsageError(UsageErrorCode.invalidArgument, `${what} ${JSON.stringify(text)} is not host:port`);
   const port = Number(match[2]);
-  if (port < 1 || port > 65535) throw new UsageError(UsageErrorCode.invalidArgument, `${what} ${JSON.stringify(text)} has no valid port`);
+  if (port > 65535 || (port === 0 && what === '--server')) throw new UsageError(UsageErrorCode.invalidArgument, `${what} ${JSON.stringify(text)} has no valid port`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -111,14 +111,23 @@ export async function fetchServiceAttestation(server: Endpoint, serviceCertPem: 
   const quotes = listOf<ServedQuote>(await getJson(server, '/node/quotes', serviceCertPem, timeoutMs), 'quotes', '/node/quotes');
   const nodes = listOf<ServedNode>(await getJson(server, '/node/network/nodes', serviceCertPem, timeoutMs), 'nodes', '/node/network/nodes');
   const nodeCertificates = new Map<string, string | { error: string }>();
+  // The node we asked presents its own certificate; its ID (SHA-256 of its key) says which node it is.
+  // Whether that certificate is the one the node's report binds is the verifier's business.
+  const serverCert = await fetchPeerCertificate(server, serviceCertPem, timeoutMs).catch(() => null);
+  const serverNodeId = serverCert === null ? null : createHash('sha256').update(new X509Certificate(serverCert).publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
   await Promise.all(
     nodes
       .filter((node) => node?.status === 'Trusted' && typeof node.node_id === 'string')
       .map(async (node) => {
+        if (serverCert !== null && node.node_id.toLowerCase() === serverNodeId) {
+          nodeCertificates.set(node.node_id, serverCert);
+          return;
+        }
         const address = node.rpc_interfaces?.primary_rpc_interface?.published_address;
         let endpoint: Endpoint;
         try {
           endpoint = parseAddress(String(address), 'published address');
+          if (endpoint.port === 0) throw new Error('port 0');
           // A node that publishes an unspecified address is reached where we reached the service.
           if (endpoint.host === '0.0.0.0' || endpoint.host === '::') endpoint = { host: server.host, port: endpoint.port };
         } catch {
