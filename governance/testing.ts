@@ -5,6 +5,12 @@ import { loadIdentity } from '../client/src/client/identity.ts';
 import { signCoseRequest, type CoseRequestHeaders } from '../client/src/client/cose-sign.ts';
 import { jsonBytes, utf8 } from '../node/enclave/tables.ts';
 import { GovTables } from './tables.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIdentities } from '../node/sandbox/main.ts';
+import { startNode, type NodeProcess } from '../node/sandbox/supervisor.ts';
+import { HttpsClient, type HttpResponse } from '../test/helpers/https.ts';
 
 export interface TestMember {
   id: string;
@@ -36,4 +42,130 @@ export function storeWith(setup: (tx: Tx) => void): Store {
   setup(tx);
   if (!store.commit(tx).ok) throw new Error('setup commit failed');
   return store;
+}
+
+// ---- a real node for end-to-end governance tests ------------------------------------------------
+
+export interface GovAnswer {
+  status: number;
+  body: any;
+  txid?: string;
+}
+
+export interface GovTestNode {
+  workspace: string;
+  common: string;
+  dataDir: string;
+  node: NodeProcess;
+  url: string;
+  serviceCert: string;
+  /** Members of the sandbox_common folder, signing with their key files. */
+  members: TestMember[];
+  anonymous: HttpsClient;
+  /** An HTTPS client presenting `user<i>`'s certificate. */
+  user(i: number): HttpsClient;
+  read(file: string): string;
+  get(path: string): Promise<GovAnswer>;
+  /** A signed governance POST (api-version added). */
+  post(member: TestMember, path: string, payload: object | Uint8Array, msgType: string, options?: { proposalId?: string; createdAt?: number }): Promise<GovAnswer>;
+  propose(member: TestMember, proposal: object): Promise<GovAnswer>;
+  vote(member: TestMember, proposalId: string, yes?: boolean): Promise<GovAnswer>;
+  ack(member: TestMember): Promise<void>;
+  /** The last TxID the node executed (via /node/commit after it settles): unchanged if nothing was written. */
+  lastTxid(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function answer(res: HttpResponse): GovAnswer {
+  const text = res.text();
+  let body: unknown = text;
+  try {
+    body = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  const txid = res.headers['x-ms-ccf-transaction-id'];
+  return { status: res.status, body, ...(typeof txid === 'string' ? { txid } : {}) };
+}
+
+/** Starts one node whose genesis has `memberCount` Accepted members (the first `genesisMembers`) and users. */
+export async function startGovTestNode(options: { members: number; genesisMembers?: number; users: number; genesisUsers?: number; open?: boolean }): Promise<GovTestNode> {
+  const workspace = mkdtempSync(join(tmpdir(), 'synod-gov-'));
+  const common = join(workspace, 'sandbox_common');
+  const dataDir = join(workspace, 'node0');
+  await createIdentities(common, options.members, options.users);
+  const read = (file: string) => readFileSync(join(common, file), 'utf8');
+  const genesisMembers = options.genesisMembers ?? options.members;
+  const node = await startNode({
+    dataDir,
+    rpcAddress: '127.0.0.1:0',
+    serviceCertFile: join(common, 'service_cert.pem'),
+    signatureDelayMs: 5,
+    genesis: {
+      members: Array.from({ length: genesisMembers }, (_, i) => ({ certFile: join(common, `member${i}_cert.pem`), encryptionPublicKeyFile: join(common, `member${i}_enc_pubk.pem`) })),
+      users: Array.from({ length: options.genesisUsers ?? options.users }, (_, i) => ({ certFile: join(common, `user${i}_cert.pem`) })),
+      open: options.open ?? false,
+    },
+  });
+  const url = `https://${node.status.rpcAddress}`;
+  const serviceCert = read('service_cert.pem');
+  const anonymous = new HttpsClient({ url, ca: serviceCert });
+  const userClients: HttpsClient[] = [];
+  const members: TestMember[] = Array.from({ length: options.members }, (_, i) => {
+    const certPem = read(`member${i}_cert.pem`);
+    const privateKeyPem = read(`member${i}_privk.pem`);
+    const identity = loadIdentity({ certPem, keyPem: privateKeyPem, role: 'member' });
+    return {
+      id: idFromCertificate(certPem),
+      certPem,
+      privateKeyPem,
+      sign: (payload, headers) => signCoseRequest(identity, payload instanceof Uint8Array ? payload : jsonBytes(payload), headers),
+    };
+  });
+  const gov: GovTestNode = {
+    workspace, common, dataDir, node, url, serviceCert, members, anonymous, read,
+    user(i) {
+      const client = new HttpsClient({ url, ca: serviceCert, cert: read(`user${i}_cert.pem`), key: read(`user${i}_privk.pem`) });
+      userClients.push(client);
+      return client;
+    },
+    async get(path) {
+      return answer(await anonymous.get(`${path}${path.includes('?') ? '&' : '?'}api-version=2024-07-01`));
+    },
+    async post(member, path, payload, msgType, opts = {}) {
+      const body = await member.sign(payload, { msgType, ...(opts.proposalId ? { proposalId: opts.proposalId } : {}), ...(opts.createdAt !== undefined ? { createdAt: opts.createdAt } : {}) });
+      return answer(await anonymous.post(`${path}?api-version=2024-07-01`, Buffer.from(body), { 'content-type': 'application/cose' }));
+    },
+    propose(member, proposal) {
+      return gov.post(member, '/gov/members/proposals:create', proposal, 'proposal');
+    },
+    vote(member, proposalId, yes = true) {
+      return gov.post(member, `/gov/members/proposals/${proposalId}/ballots/${member.id}:submit`, { ballot: `export function vote(proposal, proposerId) { return ${yes}; }` }, 'ballot', { proposalId });
+    },
+    async ack(member) {
+      // The node signs within signatureDelayMs of its last write: retry until there is a signature.
+      for (let attempt = 0; ; attempt++) {
+        const update = await gov.post(member, `/gov/members/state-digests/${member.id}:update`, new Uint8Array(0), 'state_digest');
+        if (update.status === 200) {
+          const acked = await gov.post(member, `/gov/members/state-digests/${member.id}:ack`, { memberId: member.id, stateDigest: update.body.stateDigest }, 'ack');
+          if (acked.status === 204) return;
+          if (attempt > 20) throw new Error(`ack failed: ${acked.status} ${JSON.stringify(acked.body)}`);
+        } else if (attempt > 20) throw new Error(`state digest update failed: ${update.status} ${JSON.stringify(update.body)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async lastTxid() {
+      // Let any pending signature be emitted, then read the newest TxID the node knows.
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await anonymous.get('/node/commit');
+      return String(res.json().transaction_id);
+    },
+    async stop() {
+      anonymous.close();
+      for (const c of userClients) c.close();
+      await node.kill('SIGTERM');
+      rmSync(workspace, { recursive: true, force: true });
+    },
+  };
+  return gov;
 }
