@@ -10,7 +10,7 @@
 // Evidence travels as CCF's `quote_info`: {format, quote (base64 report), endorsements (base64)}.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normaliseHex, requireBytes, toHex } from './bytes.ts';
@@ -46,7 +46,7 @@ function listMeasuredFiles(root: string): string[] {
       else if (entry.isFile() && isMeasuredFile(entry.name)) files.push(path);
     }
   };
-  walk(root);
+  if (existsSync(root)) walk(root);
   return files;
 }
 
