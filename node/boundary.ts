@@ -60,6 +60,14 @@ export interface HostPort {
   ledgerRead?(seqno: number): Promise<Uint8Array | undefined>;
   /** enclave → host: sealedWrite. Persist an already-encrypted blob of the enclave's secrets. */
   sealedWrite(blob: Uint8Array): Promise<void>;
+  /** enclave → host: consensusStateWrite. Persist the consensus hard state (term, vote) durably. */
+  consensusStateWrite?(bytes: Uint8Array): Promise<void>;
+  /** enclave → host: peerSend. Send a frame to a peer node; false if it was dropped (no channel). */
+  peerSend?(to: string, frame: Uint8Array): boolean;
+  /** enclave → host: peersChanged. The other nodes (id → node-to-node address) to keep channels with. */
+  peersChanged?(peers: ReadonlyMap<string, string>): void;
+  /** enclave → host: fatal. An invariant broke; the node must stop (the host exits the process). */
+  fatal?(message: string): void;
   /** enclave → host: log. */
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }

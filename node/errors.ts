@@ -21,6 +21,9 @@ export const ErrorCodes = {
   TransactionConflict: { status: 503, text: 'The transaction kept conflicting with concurrent ones; retry.' },
   Backpressure: { status: 503, text: 'The node is writing to disk as fast as it can; retry shortly.' },
   ServiceUnavailable: { status: 503, text: 'The node cannot serve this right now; retry shortly.' },
+  PrimaryUnknown: { status: 503, text: 'No primary is known right now (an election is under way); retry shortly.' },
+  ForwardingFailed: { status: 503, text: 'The request could not be forwarded to the primary; retry shortly.' },
+  NotPrimary: { status: 409, text: 'This endpoint writes only on the primary and does not forward; send it to the primary.' },
   InternalError: { status: 500, text: 'The node failed to handle the request.' },
   NotImplemented: { status: 501, text: 'This node does not support that yet.' },
 } as const;

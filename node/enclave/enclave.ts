@@ -7,17 +7,21 @@
 import type { HostPort, LedgerReadMessage, TlsIdentityMessage } from '../boundary.ts';
 import { sha256, toHex } from '../crypto/hash.ts';
 import { digestSigner } from '../crypto/keys.ts';
-import { nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
-import { SingleNodeConsensus } from '../consensus/single.ts';
-import type { Consensus, ReplicatedEntry } from '../consensus/seam.ts';
+import { certificateDerToPem, certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
+import { ProposeError, ReplicatedConsensus } from '../consensus/replicated.ts';
+import type { Entry, HardState, Message, Role } from '../consensus/raft/types.ts';
+import type { RaftLimits } from '../consensus/raft/limits.ts';
+import { decodeFrame, encodeFrame } from '../consensus/wire.ts';
 import { decodeEntry, encodeEntry, leafFromDigests, LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
+import type { RequestMessage, ResponseMessage } from '../boundary.ts';
+import { equalBytes } from '../crypto/hash.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
 import { RpcError } from '../errors.ts';
 import { coseReceipt, coseSigner, signRoot, type CoseSigner } from './cose.ts';
 import { jsonReceipt, TransactionHistory, type JsonReceipt } from './history.ts';
-import { Tables, UNIT_KEY, jsonBytes, type SignatureRecord } from './tables.ts';
+import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, type NodeInfo, type SignatureRecord } from './tables.ts';
 import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
 import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
 import { replayLedger } from './replay.ts';
@@ -30,6 +34,23 @@ export type TxStatus = 'Unknown' | 'Pending' | 'Committed' | 'Invalid';
 export interface EnclaveOptions {
   signatureTxCount: number;
   signatureDelayMs: number;
+  /** Length of one consensus tick (election timeouts and heartbeats are counted in ticks). Default 50. */
+  consensusTickMs?: number;
+  /** Overrides of the consensus core's limits (tests shrink timeouts). */
+  raftLimits?: Partial<RaftLimits>;
+}
+
+/** Default consensus tick: heartbeats every 50 ms, elections after 0.5–1 s of silence. */
+export const CONSENSUS_TICK_MS_DEFAULT = 50;
+
+/** How long a backup waits for the primary's answer to a forwarded request. */
+const FORWARD_TIMEOUT_MS = 10_000;
+
+/** Thrown inside a transaction on a backup when a request that may be forwarded tries to write. */
+export class WriteOnBackup extends Error {
+  constructor() {
+    super('write on a backup');
+  }
 }
 
 export interface EnclaveInit {
@@ -42,7 +63,11 @@ export interface EnclaveInit {
   ledger: LedgerReadMessage;
   /** Only for a new service: who its first members and users are. */
   genesis?: GenesisConfig;
+  /** A node that joined: the service's secrets, received from the primary after it was trusted. */
+  joined?: EnclaveSecrets;
   addresses: NodeAddresses;
+  /** The consensus hard state (term, vote) the host kept, if any (hostile input: validated). */
+  consensusState?: Uint8Array;
 }
 
 export interface TxOutcome<T> {
@@ -64,23 +89,33 @@ export class Enclave {
   readonly history: TransactionHistory;
   readonly metrics = new Metrics();
   readonly nodeId: string;
-  readonly consensus: Consensus;
   private readonly ledgerSecret: LedgerSecret;
   private readonly cose: CoseSigner;
   private readonly signRootDigest: (digest: Uint8Array) => Uint8Array;
+  private readonly tickMs: number;
   private unsignedCount = 0;
   private unsignedSinceMs: number | undefined;
   private nowMs = 0;
+  private lastTickMs: number | undefined;
   private durableSeqno = 0;
   private readonly commitWaiters: Array<{ seqno: number; resolve: () => void }> = [];
   private readonly writeListeners: Array<(maps: readonly { name: string }[]) => void> = [];
+  private readonly roleListeners: Array<(role: Role, view: number) => void> = [];
+  /** Voting nodes (status Trusted) as the store holds them, sorted: consensus's configuration. */
+  private trusted: string[] = [];
+  /** Entries of incoming AppendEntries, decoded once when the message arrives. */
+  private readonly decoded = new WeakMap<Uint8Array, DecodedEntry>();
+  private forwardHandler: ((request: RequestMessage) => ResponseMessage | Promise<ResponseMessage>) | undefined;
+  private nextForwardId = 1;
+  private readonly forwards = new Map<number, { resolve: (r: ResponseMessage) => void; timer: NodeJS.Timeout }>();
+  private signaturePending = false;
 
   private constructor(
     private readonly secrets: EnclaveSecrets,
     private readonly host: HostPort,
     private readonly options: EnclaveOptions,
     state: ReplayedState,
-    consensusState: { view: number; lastSeqno: number; commitSeqno: number; views: Array<{ view: number; startSeqno: number }> },
+    consensusState: { entries: Entry[]; hardState: HardState; commitSeqno: number },
   ) {
     this.store = state.store;
     this.tree = state.tree;
@@ -89,12 +124,11 @@ export class Enclave {
     this.ledgerSecret = new LedgerSecret(secrets.ledgerSecret);
     this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem);
     this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve);
-    const log = {
-      append: (entry: ReplicatedEntry) => host.ledgerAppend(entry.seqno, entry.bytes, entry.isSignature),
-      flush: () => host.ledgerFlush(),
-    };
-    this.consensus = new SingleNodeConsensus(this.nodeId, log, consensusState);
-    this.consensus.onCommit((seqno) => this.onCommitAdvanced(seqno));
+    this.tickMs = options.consensusTickMs ?? CONSENSUS_TICK_MS_DEFAULT;
+    this.trusted = this.trustedNodes();
+    this.durableSeqno = consensusState.entries.length;
+    this.consensusImpl = this.createConsensus(consensusState.entries, consensusState.hardState, consensusState.commitSeqno);
+    this.announcePeers();
   }
 
   /**
@@ -103,6 +137,13 @@ export class Enclave {
    * is hostile input too: replay checks every entry (framing, GCM tag, commit evidence, Merkle root, node
    * signature) before any of it is trusted.
    */
+  /**
+   * Starts the enclave. Its secrets come unsealed from the blob the host kept (hostile input: the blob is
+   * authenticated), are created fresh for a new service, or arrive from the primary for a node that
+   * joined; they reach the host only sealed. The ledger is hostile input too: replay checks every entry
+   * (framing, GCM tag, commit evidence, Merkle roots, signatures) before any of it is trusted, and the
+   * consensus log is rebuilt from what replay accepted.
+   */
   static async start(init: EnclaveInit): Promise<Enclave> {
     const { host, ledger } = init;
     let secrets: EnclaveSecrets;
@@ -110,7 +151,11 @@ export class Enclave {
     if (init.sealed) {
       secrets = unseal(init.sealed, init.sealingKey);
       // Sealed, but the genesis transaction never reached the disk (a crash in between): create it again.
-      if (ledger.entries.length === 0 && init.genesis) genesis = genesisTransaction(init.genesis, secrets, init.addresses);
+      if (ledger.entries.length === 0 && init.genesis && !secrets.joined) genesis = genesisTransaction(init.genesis, secrets, init.addresses);
+    } else if (init.joined) {
+      if (ledger.entries.length > 0) throw new Error('the data folder holds a ledger but no sealed secrets: use an empty folder to join');
+      secrets = { ...init.joined, joined: true };
+      await host.sealedWrite(seal(secrets, init.sealingKey));
     } else {
       if (ledger.entries.length > 0) {
         throw new Error('the data folder holds a ledger but no sealed secrets: this node cannot decrypt it. ' +
@@ -126,31 +171,40 @@ export class Enclave {
     const store = new Store();
     const tree = new MerkleTree();
     const history = new TransactionHistory();
-    const replayed = replayLedger(ledger, { secret, store, tree, history, nodeId, log: host.log.bind(host) });
+    const entries: Entry[] = [];
+    let voters: string[] = [];
+    const replayed = replayLedger(ledger, {
+      secret, store, tree, history, nodeId, log: host.log.bind(host),
+      onEntry: (entry, bytes, isSignature) => {
+        let configuration: string[] | undefined;
+        if (entry.maps.some((m) => m.name === Tables.nodesInfo)) {
+          const now = trustedNodesOf(store);
+          if (!sameList(now, voters)) configuration = voters = now;
+        }
+        entries.push({ term: entry.view, index: entry.seqno, isSignature, data: bytes, ...(configuration ? { configuration } : {}) });
+      },
+    });
     if (replayed.truncateTo !== undefined) {
       host.log('warn', `ledger: cutting ${replayed.droppedEntries} uncommitted entr${replayed.droppedEntries === 1 ? 'y' : 'ies'} ` +
         `after seqno ${replayed.truncateTo}, the last good entry: ${replayed.reason}`);
       await host.ledgerTruncate(replayed.truncateTo);
     }
     const lastSeqno = replayed.lastSeqno;
-    const view = replayed.lastView + 1;
+    const hardState = parseHardState(init.consensusState, replayed.lastView, host);
     const enclave = new Enclave(secrets, host, init.options, { store, tree, history }, {
-      view,
-      lastSeqno,
-      commitSeqno: lastSeqno,
-      views: replayed.views,
+      entries, hardState, commitSeqno: replayed.commitSeqno,
     });
-    enclave.durableSeqno = lastSeqno;
-    if (lastSeqno === 0) {
-      if (!genesis) throw new Error('the ledger is empty but this node\'s secrets are sealed: its genesis was lost');
-      enclave.execute((tx) => genesis(tx));
-      enclave.emitSignature();
-      host.log('info', `service created: node ${nodeId} is primary in view ${view}`);
+    if (lastSeqno === 0 && genesis) {
+      enclave.bootstrapGenesis(genesis);
+      host.log('info', `service created by node ${nodeId}`);
+    } else if (lastSeqno === 0 && !secrets.joined) {
+      throw new Error('the ledger is empty but this node\'s secrets are sealed: its genesis was lost');
+    } else if (lastSeqno > 0) {
+      host.log('info', `restarted from ledger at seqno ${lastSeqno} (view ${replayed.lastView}, committed ${replayed.commitSeqno})`);
     } else {
-      // A node that (re)starts as primary signs at once, so everything it replayed is committed in its view.
-      enclave.emitSignature();
-      host.log('info', `restarted from ledger at seqno ${lastSeqno}; node ${nodeId} is primary in view ${view}`);
+      host.log('info', `node ${nodeId} joined; catching up from the primary`);
     }
+    enclave.campaignIfAlone();
     return enclave;
   }
 
@@ -170,24 +224,59 @@ export class Enclave {
     return this.secrets.nodeCertPem;
   }
 
+  get consensus(): ReplicatedConsensus {
+    return this.consensusImpl;
+  }
+
+  /**
+   * The service's secrets for a node being admitted (join response). Only ever sent over TLS terminated
+   * inside the TEE on both ends, to a node whose key is bound to an attestation the service accepted.
+   */
+  secretsForJoiner(endorsedCertPem: string): Omit<EnclaveSecrets, 'nodeKey'> & { nodeKey?: undefined } {
+    return {
+      nodeCertPem: endorsedCertPem,
+      serviceKey: this.secrets.serviceKey,
+      serviceCertPem: this.secrets.serviceCertPem,
+      ledgerSecret: this.secrets.ledgerSecret,
+    };
+  }
+
+  /** Signs a joiner's public key into a node certificate endorsed by the service key. */
+  serviceKeyPair(): EnclaveSecrets['serviceKey'] {
+    return this.secrets.serviceKey;
+  }
+
+  isPrimary(): boolean {
+    return this.bootstrapping !== undefined || this.consensus.isPrimary();
+  }
+
   /**
    * Runs `body` in a KV transaction with optimistic concurrency: on a conflict the body runs again, up to
    * `transactionRetriesMax` times, then the request fails with 503. `keep` decides from the body's result
-   * whether its writes apply (CCF applies writes only for 2xx responses).
+   * whether its writes apply (CCF applies writes only for 2xx responses). On a backup a body that writes
+   * throws WriteOnBackup (the frontend forwards the request to the primary instead).
    */
   execute<T>(body: (tx: Tx) => T, keep: (value: T) => boolean = () => true, claimsDigest?: () => Uint8Array | undefined): TxOutcome<T> {
     if (this.history.lastSeqno - this.durableSeqno > limits.ledgerPendingEntriesMax) throw new RpcError('Backpressure');
+    if (this.bootstrapping === undefined && this.consensus.isPrimary()) {
+      if (this.consensus.needsSignature) this.emitSignature();
+      if (this.consensus.uncommittedCount() >= limits.ledgerPendingEntriesMax) throw new RpcError('Backpressure');
+    }
     for (let attempt = 0; attempt <= limits.transactionRetriesMax; attempt++) {
       const tx = this.store.begin();
       const value = body(tx);
       if (!keep(value)) return { value };
+      if (!this.isPrimary()) {
+        if (tx.hasWrites()) throw new WriteOnBackup();
+        return { value };
+      }
       const result = this.store.commit(tx);
       if (!result.ok) {
         this.metrics.conflicts++;
         continue;
       }
       if (result.seqno === undefined) return { value };
-      const view = this.consensus.view;
+      const view = this.proposalView();
       this.appendEntry(result.seqno, view, result.maps, result.maxConflictVersion, claimsDigest?.() ?? ZERO_DIGEST, false);
       this.afterAppend();
       for (const listener of this.writeListeners) listener(result.maps);
@@ -196,15 +285,45 @@ export class Enclave {
     throw new RpcError('TransactionConflict');
   }
 
-  /** Calls `listener` with the maps written by every transaction this node executes and appends. */
+  /** Calls `listener` with the maps written by every transaction this node applies (its own or replicated). */
   onMapsWritten(listener: (maps: readonly { name: string }[]) => void): void {
     this.writeListeners.push(listener);
+  }
+
+  /** Calls `listener` when this node's consensus role changes. */
+  onRoleChanged(listener: (role: Role, view: number) => void): void;
+  onRoleChanged(role: Role, term: number): void;
+  onRoleChanged(a: Role | ((role: Role, view: number) => void), term?: number): void {
+    if (typeof a === 'function') {
+      this.roleListeners.push(a);
+      return;
+    }
+    this.host.log('info', `consensus: ${a} in view ${term}`);
+    if (a === 'leader') {
+      // A new primary signs at once (CCF): until it does it can commit nothing. Not from inside the core.
+      this.unsignedCount = 0;
+      this.unsignedSinceMs = undefined;
+      this.scheduleSignature();
+    }
+    for (const listener of this.roleListeners) listener(a, term ?? 0);
   }
 
   /** Host → enclave: time advanced (untrusted; only liveness depends on it). */
   tick(nowMs: number): void {
     if (!Number.isFinite(nowMs)) return;
     this.nowMs = Math.max(this.nowMs, nowMs);
+    if (this.lastTickMs === undefined) this.lastTickMs = this.nowMs;
+    // At most a few ticks per call: a host that stalled for seconds must not fire every timer at once.
+    for (let n = 0; this.nowMs - this.lastTickMs >= this.tickMs && n < 4; n++) {
+      this.lastTickMs += this.tickMs;
+      this.consensus.tick();
+    }
+    if (this.nowMs - this.lastTickMs >= this.tickMs) this.lastTickMs = this.nowMs;
+    if (!this.consensus.isPrimary()) return;
+    if (this.consensus.needsSignature) {
+      this.emitSignature();
+      return;
+    }
     if (this.unsignedSinceMs === undefined) this.unsignedSinceMs = this.unsignedCount > 0 ? this.nowMs : undefined;
     if (this.unsignedCount > 0 && this.unsignedSinceMs !== undefined && this.nowMs - this.unsignedSinceMs >= this.options.signatureDelayMs) {
       this.emitSignature();
@@ -213,9 +332,86 @@ export class Enclave {
 
   /** Host → enclave: the local ledger is durable up to `seqno`. */
   onLedgerDurable(seqno: number): void {
-    if (!Number.isInteger(seqno) || seqno <= this.durableSeqno || seqno > this.history.lastSeqno) return;
-    this.durableSeqno = seqno;
+    if (!Number.isInteger(seqno) || seqno < 0) return;
+    this.durableSeqno = Math.min(seqno, this.history.lastSeqno);
     this.consensus.onLocalDurable(seqno);
+  }
+
+  /** Host → enclave: a frame from a peer whose channel authenticated it as node `from` (content hostile). */
+  onPeerFrame(from: string, bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (error) {
+      this.host.log('warn', `peer ${from.slice(0, 12)}: dropped a malformed frame (${(error as Error).message})`);
+      return;
+    }
+    switch (frame.kind) {
+      case 'raft': {
+        const m = frame.message;
+        if (m.from !== from || m.to !== this.nodeId) {
+          this.host.log('warn', `peer ${from.slice(0, 12)}: dropped a message claiming to be from ${m.from.slice(0, 12)} to ${m.to.slice(0, 12)}`);
+          return;
+        }
+        if (m.type === 'append' && !this.checkIncomingEntries(m.entries, from)) return;
+        this.consensus.step(m);
+        if (this.consensus.needsSignature && this.consensus.isPrimary()) this.scheduleSignature();
+        return;
+      }
+      case 'forward':
+        void this.serveForwarded(from, frame.id, frame.request);
+        return;
+      case 'forward-response': {
+        const pending = this.forwards.get(frame.id);
+        if (!pending) return;
+        this.forwards.delete(frame.id);
+        clearTimeout(pending.timer);
+        pending.resolve(frame.response);
+        return;
+      }
+    }
+  }
+
+  /** Whether a peer certificate (DER) belongs to a node this one exchanges consensus traffic with. */
+  authorizePeer(certDer: Uint8Array): string | undefined {
+    let nodeId: string;
+    try {
+      nodeId = nodeIdFromPublicKeyDer(certificatePublicKeyDer(certificateDerToPem(certDer)));
+    } catch {
+      return undefined;
+    }
+    if (nodeId === this.nodeId) return undefined;
+    const known = this.nodeInfos();
+    // A node that joined and holds no state yet accepts any node the service endorsed (TLS checked
+    // that); it learns the membership from the primary's first entries.
+    if (known.size === 0) return nodeId;
+    const info = known.get(nodeId);
+    return info && (info.status === 'Trusted' || info.status === 'Retired') ? nodeId : undefined;
+  }
+
+  /** The frontend that serves requests forwarded by backups (set once by the node's wiring). */
+  setForwardHandler(handler: (request: RequestMessage) => ResponseMessage | Promise<ResponseMessage>): void {
+    this.forwardHandler = handler;
+  }
+
+  /** Backup → primary: runs a client request on the primary and returns its response. */
+  forward(request: RequestMessage): Promise<ResponseMessage> {
+    const primary = this.consensus.primaryId();
+    if (primary === undefined || primary === this.nodeId) return Promise.reject(new RpcError('PrimaryUnknown'));
+    const id = this.nextForwardId++;
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.forwards.delete(id);
+        reject(new RpcError('ForwardingFailed', `The primary ${primary.slice(0, 12)}… did not answer within ${FORWARD_TIMEOUT_MS / 1000} s.`));
+      }, FORWARD_TIMEOUT_MS);
+      timer.unref?.();
+      this.forwards.set(id, { resolve, timer });
+      if (!this.sendFrame(primary, { kind: 'forward', id, request })) {
+        clearTimeout(timer);
+        this.forwards.delete(id);
+        reject(new RpcError('ForwardingFailed', `No connection to the primary ${primary.slice(0, 12)}… right now.`));
+      }
+    });
   }
 
   txStatus(view: number, seqno: number): TxStatus {
@@ -289,7 +485,26 @@ export class Enclave {
     const writeSetDigest = sha256(bytes);
     this.tree.append(leafFromDigests(writeSetDigest, commitEvidenceDigest, claimsDigest));
     this.history.record(seqno, writeSetDigest, claimsDigest);
-    this.consensus.replicate([{ seqno, view, bytes, isSignature }]);
+    let configuration: string[] | undefined;
+    if (maps.some((m) => m.name === Tables.nodesInfo)) {
+      const now = this.trustedNodes();
+      if (!sameList(now, this.trusted)) configuration = this.trusted = now;
+      this.announcePeers();
+    }
+    if (this.bootstrapping !== undefined) {
+      this.bootstrapping.push({ term: view, index: seqno, isSignature, data: bytes, ...(configuration ? { configuration } : {}) });
+    } else {
+      try {
+        this.consensus.replicate([{ seqno, view, bytes, isSignature }], configuration);
+      } catch (error) {
+        // Consensus refused (no longer primary, back-pressure): undo what this transaction did here.
+        this.rollbackTo(seqno - 1);
+        if (error instanceof ProposeError) {
+          throw new RpcError(error.reason === 'too-many-uncommitted' ? 'Backpressure' : 'PrimaryUnknown', error.message);
+        }
+        throw error;
+      }
+    }
     this.metrics.transactions++;
     this.metrics.ledgerBytes += bytes.length;
   }
@@ -302,16 +517,17 @@ export class Enclave {
 
   /** Signs the root over leaves 0..s-1 as the transaction at seqno s (CCF's signature transaction). */
   emitSignature(): void {
+    if (!this.isPrimary()) return;
     const seqno = this.store.version + 1;
-    const view = this.consensus.view;
+    const view = this.proposalView();
     if (this.tree.size !== seqno) throw new Error(`signature: tree has ${this.tree.size} leaves, expected ${seqno}`);
     const root = this.tree.root();
     const signature = this.signRootDigest(root);
     const coseSignature = signRoot(this.cose, root, `${view}.${seqno}`, Math.floor(this.nowMs / 1000));
-    const commitSeqno = this.consensus.commitSeqno;
+    const commitSeqno = this.bootstrapping !== undefined ? 0 : this.consensus.commitSeqno;
     const record: SignatureRecord = {
       commit_seqno: commitSeqno,
-      commit_view: this.consensus.viewOf(commitSeqno) ?? 0,
+      commit_view: this.bootstrapping !== undefined ? 0 : this.consensus.viewOf(commitSeqno) ?? 0,
       node: this.nodeId,
       root: toHex(root),
       seqno,
@@ -335,7 +551,7 @@ export class Enclave {
   }
 
   private onCommitAdvanced(seqno: number): void {
-    this.store.compact(seqno);
+    this.store.compact(Math.min(seqno, this.store.version));
     this.host.ledgerCommit(seqno);
     this.metrics.commitSeqno = seqno;
     let kept = 0;
@@ -344,5 +560,259 @@ export class Enclave {
       else this.commitWaiters[kept++] = waiter;
     }
     this.commitWaiters.length = kept;
+  }
+
+  // ---- consensus plumbing ----------------------------------------------------------------------------
+
+  /** Entries built while creating the service, before consensus exists (view 1). */
+  private bootstrapping: Entry[] | undefined;
+  private consensusImpl!: ReplicatedConsensus;
+
+  /** The genesis transaction and its signature (seqnos 1 and 2, view 1), then consensus over them. */
+  private bootstrapGenesis(genesis: (tx: Tx) => void): void {
+    this.bootstrapping = [];
+    this.execute((tx) => genesis(tx));
+    this.emitSignature();
+    const entries = this.bootstrapping;
+    this.bootstrapping = undefined;
+    for (const e of entries) this.host.ledgerAppend(e.index, e.data, e.isSignature);
+    this.host.ledgerFlush();
+    // The two entries count as the durable log from here: if the node crashes before they reach the
+    // disk, it recreates them from its sealed secrets and the genesis configuration, and nothing was
+    // committed in between (the first commit is the signature consensus adds in view 2, after fsync).
+    this.consensusImpl = this.createConsensus(entries, { term: 1, votedFor: undefined }, 0);
+  }
+
+  private createConsensus(entries: Entry[], hardState: HardState, commitSeqno: number): ReplicatedConsensus {
+    const consensus = new ReplicatedConsensus({
+      nodeId: this.nodeId,
+      entries,
+      hardState,
+      commitIndex: commitSeqno,
+      seed: Number.parseInt(this.nodeId.slice(0, 8), 16) ^ (Date.now() & 0x7fffffff),
+      ...(this.options.raftLimits ? { limits: this.options.raftLimits } : {}),
+      hooks: {
+        append: (e) => this.host.ledgerAppend(e.index, e.data, e.isSignature),
+        truncate: (seqno) => this.host.ledgerTruncate(seqno),
+        flush: () => this.host.ledgerFlush(),
+        writeHardState: (hs) => this.host.consensusStateWrite?.(jsonBytes({ term: hs.term, votedFor: hs.votedFor ?? null })) ?? Promise.resolve(),
+        send: (message) => {
+          this.sendFrame(message.to, { kind: 'raft', message });
+        },
+        appended: (appended) => this.applyReplicated(appended),
+        truncated: (seqno) => this.rollbackTo(seqno),
+        roleChanged: (role, term) => this.onRoleChanged(role, term),
+        log: (level, message) => this.host.log(level, message),
+        fatal: (message) => this.fatal(message),
+      },
+    });
+    consensus.onCommit((seqno) => this.onCommitAdvanced(seqno));
+    return consensus;
+  }
+
+  /** A node that is the only voter elects itself at once instead of waiting for a timeout. */
+  private campaignIfAlone(): void {
+    const configs = this.consensus.configurations();
+    const latest = configs[configs.length - 1];
+    if (configs.length === 1 && latest && latest.voters.length === 1 && latest.voters[0] === this.nodeId) {
+      this.consensus.campaign();
+      if (this.consensus.needsSignature) this.emitSignature();
+    }
+  }
+
+  private proposalView(): number {
+    return this.bootstrapping !== undefined ? 1 : this.consensus.view;
+  }
+
+  private scheduleSignature(): void {
+    if (this.signaturePending) return;
+    this.signaturePending = true;
+    queueMicrotask(() => {
+      this.signaturePending = false;
+      if (this.consensus.isPrimary() && this.consensus.needsSignature) this.emitSignature();
+    });
+  }
+
+  /**
+   * Backup: entries the primary replicated were appended to the consensus log; apply them to the store,
+   * the Merkle tree and the history. They were decoded and authenticated when the message arrived
+   * (checkIncomingEntries); here each is also checked against the state it extends: a signature must
+   * sign the root of everything before it, and a change of the voting nodes must be what the entry says.
+   */
+  private applyReplicated(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.store.version) continue; // this node's own proposal, applied when executed
+      if (e.index !== this.store.version + 1) return this.fatal(`consensus appended seqno ${e.index} after ${this.store.version}`);
+      let entry = this.decoded.get(e.data);
+      if (!entry) {
+        try {
+          entry = this.decodeChecked(e);
+        } catch (error) {
+          return this.fatal(`replicated entry ${e.term}.${e.index}: ${(error as Error).message}`);
+        }
+      }
+      const signatureRaw = entry.maps.find((m) => m.name === Tables.signatures)?.writes.find(([k]) => equalBytes(k, UNIT_KEY))?.[1];
+      let signature: SignatureRecord | undefined;
+      if (signatureRaw) {
+        signature = parseJsonBytes<SignatureRecord>(signatureRaw);
+        const root = this.tree.root();
+        if (signature.seqno !== e.index || signature.view !== e.term || signature.root !== toHex(root)) {
+          return this.fatal(`replicated signature ${e.term}.${e.index} does not sign this node's Merkle root`);
+        }
+      }
+      const writeSetDigest = sha256(e.data);
+      this.store.applyWrites(entry.seqno, entry.maps);
+      this.tree.append(leafFromDigests(writeSetDigest, entry.commitEvidenceDigest, entry.claimsDigest));
+      this.history.record(entry.seqno, writeSetDigest, entry.claimsDigest);
+      if (signature) {
+        const cose = entry.maps.find((m) => m.name === Tables.coseSignatures)?.writes.find(([k]) => equalBytes(k, UNIT_KEY))?.[1];
+        this.history.recordSignature({
+          seqno: entry.seqno,
+          view: entry.view,
+          root: new Uint8Array(Buffer.from(signature.root, 'hex')),
+          signature: new Uint8Array(Buffer.from(signature.sig, 'base64')),
+          nodeId: signature.node,
+          nodeCertPem: signature.cert,
+          ...(cose ? { coseSignature: new Uint8Array(Buffer.from(parseJsonBytes<string>(cose), 'base64')) } : {}),
+        });
+      }
+      if (entry.maps.some((m) => m.name === Tables.nodesInfo)) {
+        const now = this.trustedNodes();
+        const changed = !sameList(now, this.trusted);
+        if (changed !== (e.configuration !== undefined) || (e.configuration && !sameList([...e.configuration].sort(), now))) {
+          return this.fatal(`replicated entry ${e.term}.${e.index} changes the voting nodes differently from what it declares`);
+        }
+        this.trusted = now;
+        this.announcePeers();
+      } else if (e.configuration !== undefined) {
+        return this.fatal(`replicated entry ${e.term}.${e.index} declares a configuration but writes no node`);
+      }
+      for (const listener of this.writeListeners) listener(entry.maps);
+    }
+  }
+
+  /** Undoes every entry after `seqno` (a rollback by consensus, or a refused proposal). */
+  private rollbackTo(seqno: number): void {
+    if (seqno >= this.store.version) return;
+    this.store.rollback(seqno);
+    this.tree.truncate(seqno + 1);
+    this.history.truncate(seqno);
+    this.unsignedCount = 0;
+    this.unsignedSinceMs = undefined;
+    const now = this.trustedNodes();
+    if (!sameList(now, this.trusted)) {
+      this.trusted = now;
+      this.announcePeers();
+    }
+    for (const listener of this.writeListeners) listener([{ name: Tables.nodesInfo }, { name: 'public:ccf.gov.modules' }, { name: 'public:ccf.gov.endpoints' }]);
+  }
+
+  /** Decodes a replicated entry with the ledger secret and checks it is the entry it claims to be. */
+  private decodeChecked(e: Entry): DecodedEntry {
+    const entry = decodeEntry(e.data, this.ledgerSecret);
+    if (!entry.authenticated) throw new Error('not authenticated by the ledger secret');
+    if (entry.seqno !== e.index || entry.view !== e.term) throw new Error(`its header says ${entry.view}.${entry.seqno}`);
+    if (!equalBytes(this.ledgerSecret.commitEvidenceDigest(entry.view, entry.seqno), entry.commitEvidenceDigest)) {
+      throw new Error('commit evidence digest does not match the ledger secret');
+    }
+    return entry;
+  }
+
+  /** Decodes every entry of an incoming AppendEntries; one bad entry drops the whole message. */
+  private checkIncomingEntries(entries: readonly Entry[], from: string): boolean {
+    for (const e of entries) {
+      if (e.index <= this.consensus.commitSeqno || this.decoded.has(e.data)) continue;
+      try {
+        this.decoded.set(e.data, this.decodeChecked(e));
+      } catch (error) {
+        this.host.log('error', `peer ${from.slice(0, 12)}: dropped AppendEntries, entry ${e.term}.${e.index}: ${(error as Error).message}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async serveForwarded(from: string, id: number, request: RequestMessage): Promise<void> {
+    let response: ResponseMessage;
+    if (!this.forwardHandler) {
+      response = { status: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'This node serves no forwarded requests.' } }) };
+    } else {
+      response = await this.forwardHandler({ ...request, headers: { ...request.headers, 'x-synod-forwarded-by': from } });
+    }
+    this.sendFrame(from, { kind: 'forward-response', id, response });
+  }
+
+  private sendFrame(to: string, frame: Parameters<typeof encodeFrame>[0]): boolean {
+    if (!this.host.peerSend) return false;
+    return this.host.peerSend(to, encodeFrame(frame));
+  }
+
+  /** Tells the host where the other nodes listen for node-to-node traffic. */
+  private announcePeers(): void {
+    if (!this.host.peersChanged) return;
+    const peers = new Map<string, string>();
+    for (const [id, info] of this.nodeInfos()) {
+      if (id === this.nodeId || (info.status !== 'Trusted' && info.status !== 'Retired')) continue;
+      const address = info.node_to_node_interface?.published_address;
+      if (address) peers.set(id, address);
+    }
+    this.host.peersChanged(peers);
+  }
+
+  private nodeInfos(): Map<string, NodeInfo> {
+    const out = new Map<string, NodeInfo>();
+    this.store.forEachCommitted(Tables.nodesInfo, (key, value) => {
+      try {
+        out.set(fromUtf8(key), parseJsonBytes<NodeInfo>(value));
+      } catch {
+        // A record this node cannot parse names no peer.
+      }
+    });
+    return out;
+  }
+
+  private trustedNodes(): string[] {
+    return trustedNodesOf(this.store);
+  }
+
+  private fatal(message: string): never {
+    this.host.log('error', `FATAL ${message}`);
+    this.consensus?.stop();
+    if (this.host.fatal) this.host.fatal(message);
+    throw new Error(message);
+  }
+}
+
+/** The voting nodes: every node whose status is Trusted, sorted by id. */
+function trustedNodesOf(store: Store): string[] {
+  const ids: string[] = [];
+  store.forEachCommitted(Tables.nodesInfo, (key, value) => {
+    try {
+      if (parseJsonBytes<NodeInfo>(value).status === 'Trusted') ids.push(fromUtf8(key));
+    } catch {
+      // Not a node record this node can read: not a voter.
+    }
+  });
+  return ids.sort();
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The hard state the host kept: hostile input; anything malformed is ignored (with a warning). */
+function parseHardState(raw: Uint8Array | undefined, lastView: number, host: HostPort): HardState {
+  const fallback: HardState = { term: lastView, votedFor: undefined };
+  if (!raw) return fallback;
+  try {
+    const parsed = parseJsonBytes<{ term: unknown; votedFor: unknown }>(raw);
+    if (!Number.isSafeInteger(parsed.term) || (parsed.term as number) < 0) throw new Error('term is not a non-negative integer');
+    if (parsed.votedFor !== null && (typeof parsed.votedFor !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.votedFor))) {
+      throw new Error('votedFor is not a node id');
+    }
+    return { term: parsed.term as number, votedFor: (parsed.votedFor as string | null) ?? undefined };
+  } catch (error) {
+    host.log('warn', `consensus state file ignored: ${(error as Error).message}`);
+    return fallback;
   }
 }

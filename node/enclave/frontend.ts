@@ -6,7 +6,7 @@ import type { HostPort, RequestMessage, ResponseMessage } from '../boundary.ts';
 import { sha256, toHex } from '../crypto/hash.ts';
 import type { Tx } from '../kv/index.ts';
 import { RpcError } from '../errors.ts';
-import type { Enclave } from './enclave.ts';
+import { WriteOnBackup, type Enclave } from './enclave.ts';
 import { Tables, utf8, fromUtf8, parseJsonBytes, UNIT_KEY, type ServiceInfo } from './tables.ts';
 import { builtinEndpoints } from './builtins.ts';
 import { historicalState, transactionIdFromHeaders, type HistoricalState } from './historical.ts';
@@ -44,6 +44,8 @@ export interface EndpointRequest {
   headers: Record<string, string>;
   body: Uint8Array;
   caller: Caller;
+  /** DER of the TLS client certificate, when the caller presented one. */
+  clientCertDer?: Uint8Array;
   /** Parses the body as JSON; a malformed body is a 400 InvalidInput. */
   json(): unknown;
 }
@@ -79,6 +81,12 @@ export interface Endpoint {
   builtin?: (req: EndpointRequest, enclave: Enclave) => EndpointResponse;
   /** Serves while the service is not Open too (governance, node endpoints); app endpoints leave it unset. */
   beforeOpen?: boolean;
+  /**
+   * On a backup (CCF's forwarding_required): `always` sends the request to the primary; `sometimes`
+   * (the default for readwrite handlers) runs it here and forwards it only if it writes; `never` runs it
+   * here and refuses writes. Built-ins run where they arrive unless they say `always`.
+   */
+  forwarding?: 'always' | 'sometimes' | 'never';
   handler?: (ctx: EndpointContext) => EndpointResponse;
   /**
    * Asynchronous work before the transaction (e.g. loading a sandbox); its result reaches the handler
@@ -170,14 +178,28 @@ export class Frontend {
 
   private dispatch(request: RequestMessage): ResponseMessage | Promise<ResponseMessage> {
     const { endpoint, params } = this.route(request.method, request.path);
+    const forwarding = endpoint.forwarding ?? (endpoint.builtin || endpoint.mode !== 'readwrite' ? 'never' : 'sometimes');
+    // A request a backup already forwarded is never forwarded again (the primary moved meanwhile).
+    const forwarded = request.headers['x-synod-forwarded-by'] !== undefined;
+    if (forwarding === 'always' && !forwarded && !this.enclave.isPrimary()) return this.enclave.forward(request);
     const caller = this.authenticate(endpoint, request);
     const req = makeRequest(request, params, caller);
     if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
     if (!endpoint.beforeOpen && this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
     if (endpoint.mode === 'historical') return this.dispatchHistorical(endpoint.handler, req);
-    if (endpoint.prepare) return endpoint.prepare(req).then((prepared) => this.runInTx(endpoint, req, prepared));
-    return this.runInTx(endpoint, req, undefined);
+    const run = (prepared: unknown): ResponseMessage | Promise<ResponseMessage> => {
+      try {
+        return this.runInTx(endpoint, req, prepared);
+      } catch (error) {
+        if (!(error instanceof WriteOnBackup)) throw error;
+        if (forwarding === 'never') throw new RpcError('NotPrimary');
+        if (forwarded) throw new RpcError('PrimaryUnknown', 'This node received the request forwarded but is no longer primary.');
+        return this.enclave.forward(request);
+      }
+    };
+    if (endpoint.prepare) return endpoint.prepare(req).then(run);
+    return run(undefined);
   }
 
   private runInTx(endpoint: Endpoint, req: EndpointRequest, prepared: unknown): ResponseMessage {
@@ -339,6 +361,7 @@ function makeRequest(request: RequestMessage, params: Record<string, string>, ca
     headers: request.headers,
     body: request.body,
     caller,
+    ...(request.clientCertDer ? { clientCertDer: request.clientCertDer } : {}),
     json() {
       try {
         return JSON.parse(fromUtf8(request.body));

@@ -47,6 +47,8 @@ export interface GenesisConfig {
 export interface NodeAddresses {
   bindAddress: string;
   publishedAddress: string;
+  /** Where this node listens for node-to-node (consensus) traffic, if it replicates. */
+  nodeToNode?: { bindAddress: string; publishedAddress: string };
   /** IP addresses and DNS names the node certificate must cover. */
   ipAddresses: string[];
   dnsNames: string[];
@@ -82,6 +84,9 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
       rpc_interfaces: {
         primary_rpc_interface: { bind_address: addresses.bindAddress, published_address: addresses.publishedAddress },
       },
+      ...(addresses.nodeToNode ? {
+        node_to_node_interface: { bind_address: addresses.nodeToNode.bindAddress, published_address: addresses.nodeToNode.publishedAddress },
+      } : {}),
     };
     tx.map(Tables.nodesInfo).set(utf8(nodeId), jsonBytes(node));
     tx.map(Tables.nodeEndorsedCerts).set(utf8(nodeId), utf8(secrets.nodeCertPem));

@@ -127,6 +127,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
     path: route,
     authn,
     mode: properties.mode,
+    forwarding: properties.forwarding_required,
     summary: `${properties.js_module}:${properties.js_function}`,
     ...(properties.openapi ? { openapi: properties.openapi } : {}),
     handler: (ctx: EndpointContext): EndpointResponse => {

@@ -33,12 +33,19 @@ export interface ReplayContext {
   history: TransactionHistory;
   nodeId: string;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Called for every replayed entry, after it is applied (the consensus log is rebuilt from these). */
+  onEntry?: (entry: DecodedEntry, bytes: Uint8Array, isSignature: boolean) => void;
 }
 
 export interface ReplayResult {
   lastSeqno: number;
   lastView: number;
   views: Array<{ view: number; startSeqno: number }>;
+  /**
+   * The highest commit seqno a signature in the ledger records: committed for certain (a primary records
+   * only what a majority holds), so the store is compacted up to it and never rolled back below it.
+   */
+  commitSeqno: number;
   /** Set when entries after the last signature must be removed from disk. */
   truncateTo?: number;
   droppedEntries: number;
@@ -59,6 +66,7 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
   const views: ReplayResult['views'] = [];
   let lastSignatureIndex = -1;
   for (let i = checked.length - 1; i >= 0 && lastSignatureIndex < 0; i--) if (checked[i]!.signature) lastSignatureIndex = i;
+  let commitSeqno = 0;
   for (let i = 0; i < checked.length; i++) {
     const { stored, entry, signature } = checked[i]!;
     if (signature) checkSignature(stored, entry, signature, ctx, i === lastSignatureIndex);
@@ -76,9 +84,14 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
         nodeCertPem: signature.cert,
         coseSignature: coseSignatureOf(entry),
       });
-      // Everything up to a durable signature is committed on a single node; the undo log can go.
-      ctx.store.compact(entry.seqno);
+      // What the signature records as committed can never be rolled back; the undo log up to it can go.
+      const recorded = Number.isSafeInteger(signature.commit_seqno) ? Math.min(signature.commit_seqno, entry.seqno) : 0;
+      if (recorded > commitSeqno && isSignatureSeqno(checked, recorded)) {
+        commitSeqno = recorded;
+        ctx.store.compact(commitSeqno);
+      }
     }
+    ctx.onEntry?.(entry, stored.bytes, signature !== undefined);
     const lastView = views[views.length - 1];
     if (!lastView || lastView.view !== entry.view) views.push({ view: entry.view, startSeqno: entry.seqno });
   }
@@ -92,6 +105,7 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
     lastSeqno: last?.seqno ?? 0,
     lastView: last?.view ?? 0,
     views,
+    commitSeqno,
     ...(mustTruncate ? { truncateTo: last?.seqno ?? 0 } : {}),
     droppedEntries: dropped,
     reason: reasons.join('; '),
@@ -158,8 +172,16 @@ function checkSignature(
     return fail('its node certificate does not parse');
   }
   if (nodeIdFromPublicKeyDer(publicKey) !== signature.node) fail('node id does not match the certificate');
-  if (signature.node !== ctx.nodeId) fail(`signed by node ${signature.node}, not by this node`);
+  // The signer must be a node of this service as the ledger itself records it, with that certificate.
+  const info = ctx.store.get(Tables.nodesInfo, new TextEncoder().encode(signature.node));
+  const recordedCert = info ? parseJsonBytes<{ cert?: string }>(info).cert : undefined;
+  if (recordedCert === undefined) fail(`signed by node ${signature.node}, which the ledger does not record as a node`);
+  if (recordedCert !== signature.cert) fail(`node ${signature.node} signed with a certificate the ledger does not record for it`);
   if (!verifyDigest(publicKey, root, new Uint8Array(Buffer.from(signature.sig, 'base64')))) fail('node signature is invalid');
+}
+
+function isSignatureSeqno(checked: Checked[], seqno: number): boolean {
+  return checked[seqno - 1]?.signature !== undefined;
 }
 
 function coseSignatureOf(entry: DecodedEntry): Uint8Array | undefined {

@@ -15,6 +15,8 @@ export interface EnclaveSecrets {
   serviceKey: KeyPair;
   serviceCertPem: string;
   ledgerSecret: Uint8Array;
+  /** Set for a node that joined an existing service: its ledger may be empty until it catches up. */
+  joined?: boolean;
 }
 
 const MAGIC = new TextEncoder().encode('SYNODSEAL1');
@@ -29,6 +31,7 @@ export function seal(secrets: EnclaveSecrets, sealingKey: Uint8Array): Uint8Arra
     serviceKey: secrets.serviceKey,
     serviceCertPem: secrets.serviceCertPem,
     ledgerSecret: Buffer.from(secrets.ledgerSecret).toString('base64'),
+    joined: secrets.joined === true,
   }, (key, value) => (key === 'publicKeyDer' ? Buffer.from(value as Uint8Array).toString('base64') : value)));
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', sealingKey, iv);
@@ -70,6 +73,7 @@ export function unseal(blob: Uint8Array, sealingKey: Uint8Array): EnclaveSecrets
     serviceKey: toKeyPair(raw.serviceKey),
     serviceCertPem: raw.serviceCertPem,
     ledgerSecret,
+    ...(raw.joined === true ? { joined: true } : {}),
   };
 }
 

@@ -25,6 +25,20 @@ export interface NodeConfig {
   requestsPerSecondPerClientMax: number;
   /** Native (TypeScript) apps to serve besides the deployed JS app: today only "logging". */
   nativeApps: string[];
+  /**
+   * host:port for node-to-node (consensus) traffic. Port 0 picks a free port once and keeps it in the
+   * data folder, so a restarted node is found where the others recorded it.
+   */
+  nodeToNodeAddress: { host: string; port: number };
+  /** Published node-to-node address (default: nodeToNodeAddress). */
+  nodeToNodePublishedAddress?: string;
+  /** Length of a consensus tick in ms (heartbeat = 1 tick; election timeout = electionTimeoutTicks..2x). */
+  consensusTickMs: number;
+  electionTimeoutTicks: number;
+  /** Attestation platform for this node's evidence: virtual (insecure, development), snp, or auto. */
+  platform: 'virtual' | 'snp' | 'auto';
+  /** Only used when the data folder is empty: join the service of which a node listens at `target`. */
+  join?: { target: string; serviceCertFile: string; retryIntervalMs: number };
   /** Only used when the data folder is empty: the service this node creates. */
   genesis?: {
     members: Array<{ certFile: string; encryptionPublicKeyFile?: string }>;
@@ -69,8 +83,17 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   const address = typeof c.rpcAddress === 'string' ? c.rpcAddress : '127.0.0.1:0';
   const match = /^(.+):(\d{1,5})$/.exec(address);
   if (!match || Number(match[2]) > 65535) throw new ConfigError(`rpcAddress must be host:port, got "${address}"`);
+  const n2n = typeof c.nodeToNodeAddress === 'string' ? c.nodeToNodeAddress : '127.0.0.1:0';
+  const n2nMatch = /^(.+):(\d{1,5})$/.exec(n2n);
+  if (!n2nMatch || Number(n2nMatch[2]) > 65535) throw new ConfigError(`nodeToNodeAddress must be host:port, got "${n2n}"`);
+  const platform = c.platform ?? 'virtual';
+  if (platform !== 'virtual' && platform !== 'snp' && platform !== 'auto') throw new ConfigError('platform must be "virtual", "snp" or "auto"');
   const config: NodeConfig = {
     dataDir,
+    nodeToNodeAddress: { host: n2nMatch[1]!, port: Number(n2nMatch[2]) },
+    consensusTickMs: integer('consensusTickMs', c.consensusTickMs, 50, 1),
+    electionTimeoutTicks: integer('electionTimeoutTicks', c.electionTimeoutTicks, 10, 2),
+    platform,
     ledgerDir: c.ledgerDir === undefined ? join(dataDir, 'ledger') : path('ledgerDir', c.ledgerDir),
     rpcAddress: { host: match[1]!, port: Number(match[2]) },
     signatureTxCount: integer('signatureTxCount', c.signatureTxCount, limits.signatureTxCountDefault, 1),
@@ -82,7 +105,18 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   if (c.publishedAddress !== undefined) config.publishedAddress = String(c.publishedAddress);
   if (c.serviceCertFile !== undefined) config.serviceCertFile = path('serviceCertFile', c.serviceCertFile);
   if (c.statusFile !== undefined) config.statusFile = path('statusFile', c.statusFile);
+  if (c.nodeToNodePublishedAddress !== undefined) config.nodeToNodePublishedAddress = String(c.nodeToNodePublishedAddress);
   if (c.genesis !== undefined) config.genesis = parseGenesis(c.genesis, path);
+  if (c.join !== undefined) {
+    const j = parseObject('join', c.join);
+    if (typeof j.target !== 'string' || !/^.+:\d{1,5}$/.test(j.target)) throw new ConfigError('join.target must be host:port of a node of the service');
+    config.join = {
+      target: j.target,
+      serviceCertFile: path('join.serviceCertFile', j.serviceCertFile),
+      retryIntervalMs: integer('join.retryIntervalMs', j.retryIntervalMs, 250, 10),
+    };
+  }
+  if (config.join && config.genesis) throw new ConfigError('a node either creates a service (genesis) or joins one (join), not both');
   return config;
 }
 

@@ -2,10 +2,15 @@
 //
 // The host part of the node: it reads configuration, the sealed secrets and the ledger files, starts the
 // enclave with them, serves HTTPS, drives time, and makes ledger appends durable in batches (group commit).
+// It carries node-to-node frames between the enclave and its peers (PeerTransport, mutual TLS with node
+// certificates endorsed by the service). A node configured to join first asks a node of the service to
+// admit it (POST /node/join) and starts once it is trusted and has the service's secrets.
 // On SIGTERM/SIGINT it stops taking requests, flushes the ledger and exits.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { join, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { HostPort, TlsIdentityMessage } from '../boundary.ts';
@@ -20,9 +25,15 @@ import { JsAppManager } from '../enclave/jsapp.ts';
 import { readBundleDir } from '../../app-sdk/src/bundle.ts';
 import { governanceApp } from '../../governance/app.ts';
 import { quotesApp } from '../enclave/quotes.ts';
+import { createJoinerIdentity, joinApp, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
+import type { EnclaveSecrets } from '../enclave/sealing.ts';
+import { produceNodeEvidence } from '../attestation/node-evidence.ts';
+import { PeerTransport } from './peers.ts';
 
 const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
+const CONSENSUS_STATE_FILE = 'consensus_state.json';
+const NODE_TO_NODE_PORT_FILE = 'node_to_node_port';
 
 function log(level: 'info' | 'warn' | 'error', message: string): void {
   process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
@@ -53,7 +64,31 @@ function virtualSealingKey(dataDir: string): Uint8Array {
   return new Uint8Array(key);
 }
 
-function addresses(config: NodeConfig): NodeAddresses {
+/** Picks a free port for node-to-node traffic once and keeps it, so peers find a restarted node. */
+async function nodeToNodePort(config: NodeConfig): Promise<number> {
+  if (config.nodeToNodeAddress.port !== 0) return config.nodeToNodeAddress.port;
+  const file = join(config.dataDir, NODE_TO_NODE_PORT_FILE);
+  if (existsSync(file)) {
+    const port = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(port) && port > 0 && port <= 65535) return port;
+  }
+  const port = await freePort(config.nodeToNodeAddress.host);
+  writeDurable(file, String(port));
+  return port;
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function addresses(config: NodeConfig, n2nPort: number): NodeAddresses {
   const published = config.publishedAddress ?? `${config.rpcAddress.host}:${config.rpcAddress.port}`;
   const host = config.rpcAddress.host;
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
@@ -62,7 +97,63 @@ function addresses(config: NodeConfig): NodeAddresses {
     publishedAddress: published,
     ipAddresses: [...new Set(['127.0.0.1', ...(isIp ? [host] : [])])],
     dnsNames: [...new Set(['localhost', ...(isIp ? [] : [host])])],
+    nodeToNode: {
+      bindAddress: `${config.nodeToNodeAddress.host}:${n2nPort}`,
+      publishedAddress: config.nodeToNodePublishedAddress ?? `${config.nodeToNodeAddress.host}:${n2nPort}`,
+    },
   };
+}
+
+/** POST /node/join until the service trusts this node (or refuses it for good). */
+async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpcPublished: string): Promise<EnclaveSecrets> {
+  const join = config.join!;
+  const serviceCertPem = readFileSync(join.serviceCertFile, 'utf8');
+  const identity = await createJoinerIdentity();
+  const evidence = await produceNodeEvidence({ platform: config.platform, nodePublicKeyDer: identity.nodeKey.publicKeyDer });
+  if (!evidence.secure) log('warn', `attestation: platform ${evidence.platform} is INSECURE (development only); measurement ${evidence.measurement}`);
+  const body: JoinRequestBody = {
+    node_info_network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: nodeAddresses.bindAddress, published_address: rpcPublished } },
+      node_to_node_interface: { bind_address: nodeAddresses.nodeToNode!.bindAddress, published_address: nodeAddresses.nodeToNode!.publishedAddress },
+    },
+    quote_info: evidence.quoteInfo,
+  };
+  const payload = JSON.stringify(body);
+  const [host, port] = [join.target.slice(0, join.target.lastIndexOf(':')), Number(join.target.slice(join.target.lastIndexOf(':') + 1))];
+  let lastState = '';
+  for (;;) {
+    const answer = await new Promise<{ status: number; text: string } | { error: string }>((resolve) => {
+      const req = httpsRequest({
+        host, port, method: 'POST', path: '/node/join',
+        ca: serviceCertPem, cert: identity.certPem, key: identity.nodeKey.privateKeyPem,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        timeout: 10_000,
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => resolve({ error: e.message }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (e) => resolve({ error: e.message }));
+      req.end(payload);
+    });
+    let state: string;
+    if ('error' in answer) state = `cannot reach ${join.target}: ${answer.error}`;
+    else if (answer.status === 200) {
+      const parsed = JSON.parse(answer.text) as JoinResponseBody;
+      if (parsed.node_status === 'Trusted') {
+        log('info', `joined: node ${parsed.node_id} is trusted`);
+        return secretsFromJoinResponse(parsed, identity.nodeKey);
+      }
+      state = `node ${parsed.node_id} is ${parsed.node_status}; waiting for members to trust it (transition_node_to_trusted)`;
+    } else if (answer.status >= 400 && answer.status < 500 && answer.status !== 429) {
+      throw new Error(`join refused by ${join.target} (HTTP ${answer.status}): ${answer.text}`);
+    } else state = `join answered HTTP ${answer.status}: ${answer.text.slice(0, 300)}`;
+    if (state !== lastState) log('info', `join: ${state}`);
+    lastState = state;
+    await new Promise((r) => setTimeout(r, join.retryIntervalMs));
+  }
 }
 
 export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise<void>; port: number; enclave: Enclave }> {
@@ -71,7 +162,12 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
   const sealedPath = join(config.dataDir, SEALED_FILE);
   const files = await LedgerFiles.open(config.ledgerDir, { chunkSizeBytes: config.ledgerChunkBytes });
   const ledger = await files.readAll();
-  const nodeAddresses = addresses(config);
+  const n2nPort = await nodeToNodePort(config);
+  // The RPC address is published in the node's record (and certificate): pick the port now if it is 0.
+  if (config.rpcAddress.port === 0) config.rpcAddress = { ...config.rpcAddress, port: await freePort(config.rpcAddress.host) };
+  const nodeAddresses = addresses(config, n2nPort);
+  const consensusStatePath = join(config.dataDir, CONSENSUS_STATE_FILE);
+  const consensusState = existsSync(consensusStatePath) ? new Uint8Array(readFileSync(consensusStatePath)) : undefined;
 
   const sealed = existsSync(sealedPath) ? new Uint8Array(readFileSync(sealedPath)) : undefined;
   // Read whenever configured: the enclave uses it only if its ledger is empty.
@@ -105,6 +201,13 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
       );
     });
   };
+  let joined: EnclaveSecrets | undefined;
+  if (!sealed && ledger.entries.length === 0 && config.join) {
+    // The RPC port must be known before the join: it is published in the node's record.
+    joined = await joinService(config, nodeAddresses, nodeAddresses.publishedAddress);
+  }
+  let transport: PeerTransport | undefined;
+  let peers: ReadonlyMap<string, string> = new Map();
   const host: HostPort = {
     ledgerAppend: (seqno, bytes, isSignature) => files.append(seqno, bytes, isSignature),
     ledgerFlush: flush,
@@ -112,23 +215,53 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ledgerCommit: (seqno) => files.commit(seqno),
     ledgerRead: (seqno) => files.readEntry(seqno),
     sealedWrite: async (blob) => writeDurable(sealedPath, blob),
+    consensusStateWrite: async (bytes) => writeDurable(consensusStatePath, bytes),
+    peerSend: (to, frame) => transport?.send(to, frame) ?? false,
+    peersChanged: (next) => {
+      peers = next;
+      transport?.setPeers(next);
+      transport?.reauthorize();
+    },
+    fatal: (message) => {
+      log('error', `stopping: ${message}`);
+      process.exit(70);
+    },
     log,
   };
   enclave = await Enclave.start({
     host,
-    options: { signatureTxCount: config.signatureTxCount, signatureDelayMs: config.signatureDelayMs },
+    options: {
+      signatureTxCount: config.signatureTxCount,
+      signatureDelayMs: config.signatureDelayMs,
+      consensusTickMs: config.consensusTickMs,
+      raftLimits: { electionTimeoutTicks: config.electionTimeoutTicks, appendRetryTicks: Math.max(2, Math.floor(config.electionTimeoutTicks / 2)) },
+    },
     sealingKey,
     ...(sealed ? { sealed } : {}),
     ledger,
-    ...(genesis ? { genesis } : {}),
+    ...(genesis && !joined ? { genesis } : {}),
+    ...(joined ? { joined } : {}),
+    ...(consensusState ? { consensusState } : {}),
     addresses: nodeAddresses,
   });
+  transport = await PeerTransport.start({
+    nodeId: enclave.nodeId,
+    identity: enclave.tlsIdentity(),
+    host: config.nodeToNodeAddress.host,
+    port: n2nPort,
+    authorize: (certDer) => enclave!.authorizePeer(certDer),
+    onFrame: (from, bytes) => enclave!.onPeerFrame(from, bytes),
+    log,
+  });
+  transport.setPeers(peers);
   const apps = [
     ...(config.nativeApps.includes('logging') ? [loggingApp] : []),
     governanceApp(enclave),
     quotesApp(enclave),
+    joinApp(enclave),
   ];
   const frontend = new Frontend(enclave, apps, host);
+  enclave.setForwardHandler((request) => frontend.handle(request));
   const jsApps = new JsAppManager(enclave, frontend, log);
   await jsApps.reload();
   const identity: TlsIdentityMessage = enclave.tlsIdentity();
@@ -147,6 +280,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     pid: process.pid,
     nodeId: enclave.nodeId,
     rpcAddress: `${config.rpcAddress.host}:${port}`,
+    nodeToNodeAddress: `${config.nodeToNodeAddress.host}:${transport.port}`,
     serviceCertFile: config.serviceCertFile ?? null,
     lastSeqno: enclave.lastSeqno,
   };
@@ -156,6 +290,8 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
 
   const stop = async (): Promise<void> => {
     clearInterval(ticker);
+    enclave!.consensus.stop();
+    await transport!.close();
     await app.close();
     await flushing;
     await files.flush();

@@ -203,6 +203,15 @@ export class Tx {
     return this.#finished;
   }
 
+  /** Whether the transaction wrote, removed or cleared anything so far (a backup forwards such requests). */
+  hasWrites(): boolean {
+    for (const map of this.#maps.values()) {
+      const changes = changesOf(map);
+      if (changes.writes.size > 0 || changes.cleared) return true;
+    }
+    return false;
+  }
+
   assertOpen(): void {
     if (this.#finished) {
       throw new KvError('KV_TX_FINISHED', 'this transaction was already committed or abandoned; begin a new one');

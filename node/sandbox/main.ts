@@ -7,11 +7,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createIdentity } from '../crypto/certs.ts';
+import { readBundleDir } from '../../app-sdk/src/bundle.ts';
+import { bootstrapService } from './bootstrap.ts';
 import { REPO_ROOT, startNode, writeText, type NodeProcess } from './supervisor.ts';
 
 const USAGE = `usage: npm start -- [options]
   --workspace <dir>   where identities, certificates and node data go (default: ./workspace)
-  --port <n>          RPC port of the first node (default: 8000; 0 picks a free port)
+  --port <n>          RPC port of the first node (default: 8000; the others take the next ports; 0 picks free ports)
+  --nodes <n>         number of nodes (default: 3); they join the first while the service is Opening
   --members <n>       number of members to create (default: 1)
   --users <n>         number of users to create (default: 1)
   --app <dir>         JS app bundle folder (app.json + src/) to deploy (default: samples/logging-js)
@@ -21,6 +24,7 @@ const USAGE = `usage: npm start -- [options]
 export interface SandboxOptions {
   workspace: string;
   port: number;
+  nodes: number;
   members: number;
   users: number;
   keep: boolean;
@@ -33,6 +37,7 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions | undefined {
     options: {
       workspace: { type: 'string', default: 'workspace' },
       port: { type: 'string', default: '8000' },
+      nodes: { type: 'string', default: '3' },
       members: { type: 'string', default: '1' },
       users: { type: 'string', default: '1' },
       keep: { type: 'boolean', default: false },
@@ -49,6 +54,7 @@ export function parseSandboxArgs(argv: string[]): SandboxOptions | undefined {
   return {
     workspace: resolve(values.workspace),
     port: count('port', values.port, 0, 65535),
+    nodes: count('nodes', values.nodes, 1, 9),
     members: count('members', values.members, 1, 100),
     users: count('users', values.users, 0, 100),
     keep: values.keep,
@@ -75,34 +81,98 @@ export async function createIdentities(common: string, members: number, users: n
 
 export async function startSandbox(options: SandboxOptions, echo = false): Promise<{ nodes: NodeProcess[]; common: string }> {
   const common = join(options.workspace, 'sandbox_common');
-  const nodeDir = join(options.workspace, 'sandbox_0');
+  const nodeDirs = Array.from({ length: options.nodes }, (_, i) => join(options.workspace, `sandbox_${i}`));
   if (!options.keep) {
     rmSync(common, { recursive: true, force: true });
-    rmSync(nodeDir, { recursive: true, force: true });
-  } else if (!existsSync(join(nodeDir, 'node.json'))) {
-    throw new Error(`--keep: no sandbox to restart in ${options.workspace}`);
+    for (let i = 0; i < 10; i++) rmSync(join(options.workspace, `sandbox_${i}`), { recursive: true, force: true });
+  } else if (!nodeDirs.every((dir) => existsSync(join(dir, 'node.json')))) {
+    throw new Error(`--keep: no ${options.nodes}-node sandbox to restart in ${options.workspace}`);
   }
   if (!options.keep) await createIdentities(common, options.members, options.users);
-  const config = {
-    dataDir: nodeDir,
-    rpcAddress: `127.0.0.1:${options.port}`,
-    serviceCertFile: join(common, 'service_cert.pem'),
+  const serviceCertFile = join(common, 'service_cert.pem');
+  const port = (i: number): number => (options.port === 0 ? 0 : options.port + i);
+  const n2nPort = (i: number): number => (options.port === 0 ? 0 : options.port + 100 + i);
+  const first = {
+    dataDir: nodeDirs[0]!,
+    rpcAddress: `127.0.0.1:${port(0)}`,
+    nodeToNodeAddress: `127.0.0.1:${n2nPort(0)}`,
+    serviceCertFile,
     genesis: {
       members: Array.from({ length: options.members }, (_, i) => ({
         certFile: join(common, `member${i}_cert.pem`),
         encryptionPublicKeyFile: join(common, `member${i}_enc_pubk.pem`),
       })),
       users: Array.from({ length: options.users }, (_, i) => ({ certFile: join(common, `user${i}_cert.pem`) })),
-      open: true,
-      jsAppDir: options.app,
+      // As CCF: the service starts Opening; the members open it by governance (bootstrap.ts).
+      open: false,
     },
   };
-  const node = await startNode(config, { echo });
-  return { nodes: [node], common };
+  const nodes: NodeProcess[] = [];
+  try {
+    nodes.push(await startNode(first, { echo }));
+    if (options.keep) {
+      // Restart every node from its own data folder; together they elect a primary again.
+      nodes.push(...await Promise.all(nodeDirs.slice(1).map((dir, k) => startNode({
+        dataDir: dir, rpcAddress: `127.0.0.1:${port(k + 1)}`, nodeToNodeAddress: `127.0.0.1:${n2nPort(k + 1)}`,
+      }, { echo }))));
+      return { nodes, common };
+    }
+    // Joiners are admitted (Trusted) at once while the service is Opening, one after the other so that
+    // each configuration change commits before the next.
+    for (let i = 1; i < options.nodes; i++) {
+      nodes.push(await startNode({
+        dataDir: nodeDirs[i]!,
+        rpcAddress: `127.0.0.1:${port(i)}`,
+        nodeToNodeAddress: `127.0.0.1:${n2nPort(i)}`,
+        join: { target: nodes[0]!.status.rpcAddress, serviceCertFile },
+      }, { echo }));
+    }
+    await bootstrapService({
+      nodeAddress: nodes[0]!.status.rpcAddress,
+      serviceCertPem: readFileSync(serviceCertFile, 'utf8'),
+      members: Array.from({ length: options.members }, (_, i) => ({
+        certPem: readFileSync(join(common, `member${i}_cert.pem`), 'utf8'),
+        keyPem: readFileSync(join(common, `member${i}_privk.pem`), 'utf8'),
+      })),
+      bundle: readBundleDir(options.app),
+      log: echo ? (line) => process.stderr.write(`${line}\n`) : undefined,
+    });
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
+    throw error;
+  }
+  return { nodes, common };
 }
 
-function banner(nodes: NodeProcess[], common: string): string {
-  const url = `https://${nodes[0]!.status.rpcAddress}`;
+/** Asks a node which node is primary (GET /node/network). */
+async function primaryOf(nodes: NodeProcess[], common: string): Promise<string | undefined> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(join(common, 'service_cert.pem'), 'utf8');
+  for (const node of nodes) {
+    const [host, port] = node.status.rpcAddress.split(':');
+    const text = await new Promise<string | undefined>((done) => {
+      const req = request({ host, port: Number(port), path: '/node/network', ca, timeout: 2000 }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => done(body));
+      });
+      req.on('error', () => done(undefined));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+    try {
+      const primary = text ? (JSON.parse(text) as { primary_id?: string }).primary_id : undefined;
+      if (primary) return primary;
+    } catch {
+      // Try the next node.
+    }
+  }
+  return undefined;
+}
+
+function banner(nodes: NodeProcess[], common: string, primaryId: string | undefined): string {
+  const primary = nodes.find((n) => n.status.nodeId === primaryId) ?? nodes[0]!;
+  const url = `https://${primary.status.rpcAddress}`;
   const rel = (p: string): string => {
     const r = relative(process.cwd(), p);
     return r === '' ? '.' : r.startsWith('..') ? p : r;
@@ -111,12 +181,15 @@ function banner(nodes: NodeProcess[], common: string): string {
   const user = `--cert ${rel(join(common, 'user0_cert.pem'))} --key ${rel(join(common, 'user0_privk.pem'))}`;
   return [
     '',
-    `Synod sandbox is running: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, service open, JS app deployed.`,
+    `Synod sandbox is running: ${nodes.length} node${nodes.length === 1 ? '' : 's'}, JS app deployed and service opened by the members' vote.`,
     '',
     `  URL                  ${url}`,
     `  service certificate  ${cacert}`,
     `  identities           ${rel(common)}/ (member0_*, user0_*)`,
-    `  node data and log    ${rel(join(common, '..', 'sandbox_0'))}/`,
+    `  node data and log    ${rel(join(common, '..'))}/sandbox_<i>/`,
+    '',
+    'Nodes:',
+    ...nodes.map((n, i) => `  sandbox_${i}  https://${n.status.rpcAddress}  ${n.status.nodeId.slice(0, 16)}…${n.status.nodeId === primaryId ? '  (primary)' : ''}`),
     '',
     'Try it:',
     `  curl --cacert ${cacert} ${user} -X POST ${url}/app/log/private -H 'content-type: application/json' -d '{"id": 1, "msg": "hello"}' -i`,
@@ -124,6 +197,7 @@ function banner(nodes: NodeProcess[], common: string): string {
     `  curl --cacert ${cacert} "${url}/app/commit"`,
     `  curl --cacert ${cacert} "${url}/app/receipt?transaction_id=<txid from x-ms-ccf-transaction-id>"`,
     `  curl --cacert ${cacert} ${url}/node/network`,
+    `  npm run synod -- gov info --server ${url} --workspace ${rel(join(common, '..'))}`,
     '',
     'Press Ctrl-C to stop. `npm start -- --keep` restarts from the same ledger.',
     '',
@@ -144,7 +218,7 @@ export async function runSandbox(argv: string[]): Promise<number> {
   }
   process.stdout.write(`Starting Synod sandbox in ${options.workspace} …\n`);
   const { nodes, common } = await startSandbox(options);
-  process.stdout.write(banner(nodes, common));
+  process.stdout.write(banner(nodes, common, await primaryOf(nodes, common)));
   await new Promise<void>((resolveStop) => {
     const stop = (): void => {
       process.stdout.write('\nStopping nodes …\n');
