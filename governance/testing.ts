@@ -155,10 +155,18 @@ export async function startGovTestNode(options: { members: number; genesisMember
       }
     },
     async lastTxid() {
-      // Let any pending signature be emitted, then read the newest TxID the node knows.
-      await new Promise((r) => setTimeout(r, 50));
-      const res = await anonymous.get('/node/commit');
-      return String(res.json().transaction_id);
+      // The committed TxID once it stops moving: every earlier write signed and committed.
+      // (The last signature is appended at most signatureDelayMs after a write; its commit follows when
+      // the ledger is durable, which can take a while on a busy machine.)
+      let last = '';
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const txid = String((await anonymous.get('/node/commit')).json().transaction_id);
+        const signed = Number((await anonymous.get('/node/state')).json().last_signed_seqno);
+        if (txid === last && Number(txid.split('.')[1]) === signed) return txid;
+        last = txid;
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      throw new Error(`the commit TxID kept moving (last ${last})`);
     },
     async stop() {
       anonymous.close();
