@@ -103,7 +103,10 @@ describe('synod verify-service', () => {
     expect(res.code).toBe(3);
   });
 
-  it('usage errors exit 2', async () => {
+  it('usage errors exit 2; --help exits 0', async () => {
+    const help = await run(['verify-service', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--expect-measurement');
     expect((await run(['verify-service', '--service-cert', serviceCertFile])).code).toBe(2);
     expect((await run(['verify-service', '--server', 'nohostport', '--service-cert', serviceCertFile])).code).toBe(2);
   });

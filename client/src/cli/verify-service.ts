@@ -168,7 +168,24 @@ export function formatServiceVerdict(verdict: ServiceVerdict): string {
   return lines.join('\n');
 }
 
+export const VERIFY_SERVICE_USAGE = `usage: synod verify-service --server <host:port> --service-cert <pem> [options]
+
+Verifies every Trusted node's attestation offline: its report (SEV-SNP: AMD's pinned roots; virtual:
+structure only, insecure), that the report binds the key of the certificate the node presents, that the
+service certificate signed that certificate, and the measurements.
+  --server <host:port>          a node of the service (https:// prefix allowed; default $SYNOD_URL)
+  --service-cert <pem>          the service certificate: the only certificate trusted
+  --expect-measurement <hex>    accept only these measurements (repeatable)
+  --require-secure              refuse virtual (insecure) nodes
+  --timeout-ms <ms>             per request (default 10000)
+  --json                        the verdict as JSON
+exit codes: 0 verified, 1 verification failed, 2 usage error, 3 network error`;
+
 export async function verifyServiceCommand(args: string[], out: VerifyServiceOutput): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    out.stdout(VERIFY_SERVICE_USAGE);
+    return VerifyServiceExit.ok;
+  }
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
