@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GovernanceClient, SynodHttpError, UsageError, certificateId } from '../../src/index.ts';
 import { actionsFromArgs, govCommand } from '../../src/cli/gov-commands.ts';
 import { FakeGovService } from '../helpers/fake-gov.ts';
+import { serviceDir } from '../helpers/conformance.ts';
 import { makeIdentity } from '../helpers/identities.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'synod-gov-cli-'));
@@ -111,5 +112,24 @@ describe('synod gov', () => {
     ]);
     expect(() => actionsFromArgs(['--args', '{}', '--action', 'a'])).toThrow(/follows the --action/);
     expect(() => actionsFromArgs(['--action', 'a', '--args', '{}', '--args', '{}'])).toThrow(/follows the --action/);
+  });
+
+  it('history: a real CCF ledger offline — each proposal with its ballots, votes and outcome; --json', async () => {
+    const dir = serviceDir('acme_containing_service');
+    const args = ['history', join(dir, 'ledger'), '--service-cert', join(dir, 'common', 'service_cert.pem')];
+    let human = '';
+    expect(await govCommand(args, { stdout: (t) => (human += t) })).toBe(0);
+    expect(human).toMatch(/audit passed, 22 entries, 3 \/ 3 member signatures verified/);
+    expect(human).toMatch(/set_user, transition_service_to_open → Accepted at 2\.19/);
+    expect(human).toMatch(/ballot by [0-9a-f]{16} at 2\.18: for\n {6}ballot by [0-9a-f]{16} at 2\.19: for/);
+    let json = '';
+    expect(await govCommand([...args, '--json'], { stdout: (t) => (json += t) })).toBe(0);
+    const history = JSON.parse(json);
+    expect(history).toMatchObject({ ok: true, failure: null });
+    expect(history.proposals).toHaveLength(1);
+    const [p] = history.proposals;
+    expect(p).toMatchObject({ finalState: 'Accepted', actions: ['set_user', 'transition_service_to_open'] });
+    expect(Object.values(p.votes)).toEqual([true, true]);
+    expect(p.ballots.map((b: { member: string }) => b.member).sort()).toEqual(Object.keys(p.votes).sort());
   });
 });
