@@ -6,3 +6,4 @@ export * from './format.ts';
 export * from './ccf-tree.ts';
 export * from './snapshot.ts';
 export * from './evidence.ts';
+export * from './snapshotter.ts';
