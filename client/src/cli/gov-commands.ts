@@ -31,8 +31,9 @@ export interface GovDeps {
 export const GOV_USAGE = `usage: synod gov <command> [options]
 
   propose <proposal.json>        submit a proposal ({"actions": [{"name", "args"}]})
-  propose --action <name> [--args <json>] …
-                                 a proposal of these actions (--action/--args pairs, in order)
+  propose --action <name> [--args <json> | --args @<file.json>] … [--js-app <bundle.json>]
+                                 a proposal of these actions, in order (--js-app: set_js_app with
+                                 a bundle as synod-build-bundle writes it)
       --vote                       also submit the proposer's accepting ballot
   vote <proposal ID>             submit a ballot: --accept (default), --reject, or --ballot <file.js>
   withdraw <proposal ID>         withdraw your proposal
@@ -168,27 +169,41 @@ export function columns(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Actions from --action/--args pairs: each --args belongs to the --action before it. */
+const ACTION_FLAGS = new Set(['--action', '--args', '--js-app']);
+
+function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw usage(`${what} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Actions from the command line, in order: `--action <name>` optionally followed by its `--args <json>`
+ * (`--args @file.json` reads the file), and `--js-app <bundle.json>` for set_js_app with a bundle as
+ * synod-build-bundle writes it.
+ */
 export function actionsFromArgs(args: string[]): ProposalAction[] {
   const actions: ProposalAction[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const inline = arg.startsWith('--action=') || arg.startsWith('--args=') ? arg.slice(arg.indexOf('=') + 1) : undefined;
-    const flag = inline === undefined ? arg : arg.slice(0, arg.indexOf('='));
-    if (flag !== '--action' && flag !== '--args') continue;
-    const value = inline ?? args[++i];
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (!ACTION_FLAGS.has(flag)) continue;
+    const value = flag !== arg ? arg.slice(eq + 1) : args[++i];
     if (value === undefined) throw usage(`${flag} needs a value`);
     if (flag === '--action') {
       actions.push({ name: value });
       continue;
     }
+    if (flag === '--js-app') {
+      actions.push({ name: 'set_js_app', args: { bundle: parseJsonText(readText(value, 'bundle'), `bundle ${value}`), disable_bytecode_cache: false } });
+      continue;
+    }
     const last = actions.at(-1);
     if (!last || last.args !== undefined) throw usage('each --args follows the --action it belongs to');
-    try {
-      last.args = JSON.parse(value);
-    } catch (e) {
-      throw usage(`--args for ${last.name} is not JSON: ${(e as Error).message}`);
-    }
+    last.args = value.startsWith('@') ? parseJsonText(readText(value.slice(1), 'args file'), `--args ${value}`) : parseJsonText(value, `--args for ${last.name}`);
   }
   return actions;
 }
@@ -197,11 +212,17 @@ async function proposeCommand(args: string[], out: GovOutput, deps: GovDeps): Pr
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...CONNECTION_OPTIONS, action: { type: 'string', multiple: true }, args: { type: 'string', multiple: true }, vote: { type: 'boolean' } },
+    options: {
+      ...CONNECTION_OPTIONS,
+      action: { type: 'string', multiple: true },
+      args: { type: 'string', multiple: true },
+      'js-app': { type: 'string', multiple: true },
+      vote: { type: 'boolean' },
+    },
   });
   const { parseProposal } = await import('../gov/proposals.ts');
   let proposal: Proposal;
-  if (values.action?.length) {
+  if (values.action?.length || values['js-app']?.length) {
     if (positionals.length > 0) throw usage('give a proposal file or --action, not both');
     proposal = parseProposal({ actions: actionsFromArgs(args) });
   } else {

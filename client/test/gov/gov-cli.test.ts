@@ -110,6 +110,14 @@ describe('synod gov', () => {
       { name: 'b' },
       { name: 'c', args: { y: 2 } },
     ]);
+    const bundle = { metadata: { endpoints: {} }, modules: [{ name: 'a.js', module: 'export const x = 1;' }] };
+    writeFileSync(join(work, 'bundle.json'), JSON.stringify(bundle));
+    writeFileSync(join(work, 'args.json'), JSON.stringify({ user_id: 'ab'.repeat(32) }));
+    expect(actionsFromArgs(['--js-app', join(work, 'bundle.json'), '--action', 'remove_user', '--args', `@${join(work, 'args.json')}`])).toEqual([
+      { name: 'set_js_app', args: { bundle, disable_bytecode_cache: false } },
+      { name: 'remove_user', args: { user_id: 'ab'.repeat(32) } },
+    ]);
+    expect(() => actionsFromArgs(['--js-app', join(work, 'nowhere.json')])).toThrow(/cannot read bundle/);
     expect(() => actionsFromArgs(['--args', '{}', '--action', 'a'])).toThrow(/follows the --action/);
     expect(() => actionsFromArgs(['--action', 'a', '--args', '{}', '--args', '{}'])).toThrow(/follows the --action/);
   });
