@@ -186,6 +186,22 @@ describe('requests', () => {
     });
   });
 
+  it('builds a caller given as a function only when the handler reads it, and at most once', async () => {
+    let built = 0;
+    const caller = () => {
+      built += 1;
+      return { policy: 'user_cert', id: 'abc' };
+    };
+    const handler = await app(`export function handler(r) {
+      if (r.query === 'skip') return { body: r.path };
+      return { body: [r.caller.id, r.caller.policy, JSON.parse(JSON.stringify(r)).caller.id] };
+    }`);
+    expect(json(run(handler, new Store(), { query: 'skip', caller }))).toBe('/app/t');
+    expect(built).toBe(0);
+    expect(json(run(handler, new Store(), { caller }))).toEqual(['abc', 'user_cert', 'abc']);
+    expect(built).toBe(1);
+  });
+
   it('a body with NUL bytes or invalid UTF-8 reads as text like CCF (replacement characters)', async () => {
     const result = run(await app('export function handler(r) { return { body: [r.body.text(), r.body.arrayBuffer().byteLength] }; }'), new Store(), {
       body: new Uint8Array([0x61, 0x00, 0x62, 0xff, 0x63]),

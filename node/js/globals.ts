@@ -208,8 +208,10 @@ export class SandboxHost implements EngineHost {
         return this.#engine.newString(JSON.stringify(request.headers));
       case 'params':
         return this.#engine.newString(JSON.stringify(request.params));
-      case 'caller':
-        return this.#engine.newString(JSON.stringify(request.caller ?? null));
+      case 'caller': {
+        const caller = typeof request.caller === 'function' ? (request.caller as () => unknown)() : request.caller;
+        return this.#engine.newString(JSON.stringify(caller ?? null));
+      }
       default:
         throw typeError('unknown request field');
     }

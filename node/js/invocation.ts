@@ -21,7 +21,11 @@ export interface JsRequest {
   headers: Record<string, string>;
   params: Record<string, string>;
   body: Uint8Array;
-  /** CCF's caller identity object (`{policy, id, data, cert}` …), JSON-compatible, or null. */
+  /**
+   * CCF's caller identity object (`{policy, id, data, cert}` …), JSON-compatible, or null; or a function
+   * that returns it, called at most once and only if the handler reads `request.caller` (building it
+   * costs KV reads and a certificate decode that most handlers never need).
+   */
   caller: unknown;
   /** Defaults to path + `?` + query. */
   url?: string;

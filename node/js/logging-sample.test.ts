@@ -52,6 +52,7 @@ describe('samples/logging-js', () => {
       'GET /log/public/historical/range readonly',
       'POST /log/public/jwt readwrite',
       'GET /log/public/jwt readonly',
+      'GET /log/public/anonymous readonly',
     ]);
   });
 

@@ -13,6 +13,8 @@
 //   POST/GET /log/private/jwt: the same as /log/private, for callers with a JWT from an issuer the service
 //        trusts (authn_policies ["jwt"], as CCF's logging app offers besides user certificates)
 //   POST/GET /log/public[/historical[_receipt]|/historical/range|/jwt]: the same in the public map "public:records"
+//   GET  /log/public/anonymous?id=<n>: GET /log/public without authentication ("no_auth"; public records are
+//        in the ledger in plaintext anyway), for load generators that cannot present a client certificate
 // Same maps and key layout as the native app (node/apps/logging.ts): the key is the id as a u64
 // little-endian, the value the message as UTF-8. Either app reads what the other wrote.
 
