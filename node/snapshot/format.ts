@@ -102,14 +102,22 @@ export interface ViewStart {
   startSeqno: number;
 }
 
-/** CCF's view history up to `seqno` from consensus's list of view starts. */
-export function ccfViewHistory(views: readonly ViewStart[], seqno: number): number[] {
-  if (!Array.isArray(views)) throw invalidArgument('views must be an array of {view, startSeqno}');
+/** The same as Raft's view history keeps it (node/consensus/raft/view-history.ts). */
+export interface TermStart {
+  term: number;
+  index: number;
+}
+
+/** CCF's view history up to `seqno` from consensus's list of view starts (either shape, ascending). */
+export function ccfViewHistory(views: ReadonlyArray<ViewStart | TermStart>, seqno: number): number[] {
+  if (!Array.isArray(views)) throw invalidArgument('views must be an array of {view, startSeqno} or {term, index}');
   const history: number[] = [];
   let lastView = 0;
   let lastStart = 0;
   for (const item of views) {
-    const { view, startSeqno } = item ?? ({} as ViewStart);
+    const { view, startSeqno } = item !== null && typeof item === 'object' && 'term' in item
+      ? { view: item.term, startSeqno: item.index }
+      : (item ?? ({} as ViewStart)) as ViewStart;
     if (!Number.isSafeInteger(view) || !Number.isSafeInteger(startSeqno) || view <= lastView || startSeqno < lastStart || view > 2 ** 31 - 1) {
       throw invalidArgument('views must be {view, startSeqno} with views increasing and starts non-decreasing');
     }

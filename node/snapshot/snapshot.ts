@@ -46,6 +46,7 @@ import {
   decodeMapState,
   encodeMapState,
   viewsFromHistory,
+  type TermStart,
   type VersionedKv,
   type ViewStart,
 } from './format.ts';
@@ -75,10 +76,11 @@ export interface SerializeSnapshotInput {
   tree: MerkleTree;
   secret: LedgerSecret;
   /**
-   * Consensus's view starts (ascending), for the view history CCF records. Without them the history
+   * Consensus's view starts (ascending; `{view, startSeqno}` or Raft's `{term, index}`), for the view
+   * history CCF records. Without them the history
    * says only that `view` holds `seqno` (earlier views are then unknown to a node that restores it).
    */
-  views?: readonly ViewStart[];
+  views?: ReadonlyArray<ViewStart | TermStart>;
   /** Further maps to carry (node-local state not in the store); names must not clash with the store's. */
   extra?: ReadonlyArray<{ name: string; entries: readonly VersionedKv[] }>;
   /** Refuse a store without a signature record at `seqno` (default true). */
