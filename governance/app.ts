@@ -519,6 +519,12 @@ export function governanceApp(enclave: Enclave): NativeApp {
   };
 }
 
+/**
+ * For other /gov endpoints (governance/recovery): CCF's error body, and endpoints that check
+ * api-version, serve before the service is Open, and (signed) require member_cose_sign1.
+ */
+export { govError, read as govReadEndpoint, signed as govSignedEndpoint, verify as verifyGovEndpointRequest, isResponse as isGovResponse };
+
 const ENUMS: Record<string, Record<string, string>> = {
   mode: { readwrite: 'ReadWrite', readonly: 'ReadOnly', historical: 'Historical' },
   forwarding_required: { always: 'Always', sometimes: 'Sometimes', never: 'Never' },

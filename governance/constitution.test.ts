@@ -6,7 +6,8 @@ import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, utf8 } from '../node/encla
 import { JsTables } from '../node/enclave/jsapp.ts';
 import { GovTables } from './tables.ts';
 import { createProposal, readProposalInfo, submitBallot, withdrawProposal } from './proposals.ts';
-import { readConstitution, resolveProposal, validateProposal, writeConstitution } from './constitution.ts';
+import { GovTriggers, readConstitution, registerHostAction, resolveProposal, validateProposal, writeConstitution } from './constitution.ts';
+import { generateTestKey, jwkOf } from '../node/enclave/auth/testing.ts';
 import { defaultConstitution } from './default-constitution.ts';
 import { handlerBundle } from '../node/js/testing.ts';
 import { JwtTables } from '../node/enclave/auth/jwt.ts';
@@ -200,5 +201,132 @@ describe('governance capability table', () => {
     expect(info.state).toBe('Accepted');
     expect(t.map('public:ccf.gov.custom').size).toBe(1);
     expect(t.map(GovTables.proposalsInfo).size).toBe(1);
+  });
+});
+
+describe('default constitution: node, trust, configuration and trigger actions', () => {
+  const pass = async (t: Tx, id: string, actions: unknown[]) => {
+    const proposal = JSON.stringify({ actions });
+    expect(await validateProposal(t, proposal)).toMatchObject({ valid: true });
+    propose(t, id, JSON.parse(proposal));
+    submitBallot(t, id, members[0]!, YES);
+    const { info } = await resolveProposal(t, id);
+    return info;
+  };
+  const text = (raw: Uint8Array | undefined) => (raw === undefined ? undefined : new TextDecoder().decode(raw));
+
+  it('write CCF\'s tables', async () => {
+    const t = setup(1);
+    const nodeId = 'ab'.repeat(32);
+    const pending = 'cd'.repeat(32);
+    t.map(Tables.nodesInfo).set(utf8(nodeId), jsonBytes({ cert: 'x', status: 'Pending', rpc_interfaces: {} }));
+    t.map(Tables.nodesInfo).set(utf8(pending), jsonBytes({ cert: 'y', status: 'Pending', rpc_interfaces: {} }));
+    t.map(Tables.serviceConfig).set(UNIT_KEY, jsonBytes({ recovery_threshold: 1 }));
+    const userId = idFromCertificate(userCert);
+    const key = generateTestKey('ES256', 'k1');
+    const info = await pass(t, 'p1', [
+      { name: 'set_user', args: { cert: userCert } },
+      { name: 'set_user_data', args: { user_id: userId, user_data: { team: 'x' } } },
+      { name: 'set_member_data', args: { member_id: members[0]!, member_data: { role: 'chair' } } },
+      { name: 'transition_node_to_trusted', args: { node_id: nodeId, valid_from: '20240101000000Z' } },
+      { name: 'set_node_data', args: { node_id: nodeId, node_data: { rack: 7 } } },
+      { name: 'remove_node', args: { node_id: pending } },
+      { name: 'add_virtual_measurement', args: { measurement: 'AA'.repeat(32) } },
+      { name: 'add_virtual_host_data', args: { host_data: 'bb'.repeat(32) } },
+      { name: 'add_snp_measurement', args: { measurement: 'cc'.repeat(48) } },
+      { name: 'add_snp_host_data', args: { host_data: 'dd'.repeat(32) } },
+      { name: 'set_snp_minimum_tcb_version', args: { cpuid: '00a00f11', tcb_version: { boot_loader: 3, tee: 0, snp: 8, microcode: 115 } } },
+      { name: 'set_recovery_threshold', args: { recovery_threshold: 3 } },
+      { name: 'set_service_configuration', args: { recent_cose_proposals_window_size: 42 } },
+      { name: 'set_jwt_issuer', args: { issuer: 'https://idp.example.com' } },
+      { name: 'set_jwt_public_signing_keys', args: { issuer: 'https://idp.example.com', jwks: { keys: [jwkOf(key)] } } },
+      { name: 'set_ca_cert_bundle', args: { name: 'idp_ca', cert_bundle: userCert } },
+      { name: 'trigger_ledger_rekey', args: {} },
+      { name: 'trigger_recovery_shares_refresh', args: {} },
+      { name: 'trigger_snapshot', args: {} },
+    ]);
+    expect(info.failure).toBeUndefined();
+    expect(info.state).toBe('Accepted');
+    expect(parseJsonBytes(t.map(Tables.userInfo).get(utf8(userId))!)).toEqual({ user_data: { team: 'x' } });
+    expect(parseJsonBytes(t.map(Tables.memberInfo).get(utf8(members[0]!))!)).toMatchObject({ status: 'Active', member_data: { role: 'chair' } });
+    expect(parseJsonBytes(t.map(Tables.nodesInfo).get(utf8(nodeId))!)).toMatchObject({ status: 'Trusted', node_data: { rack: 7 } });
+    expect(t.map(Tables.nodesInfo).has(utf8(pending))).toBe(false); // a Pending node is removed outright
+    expect(text(t.map('public:ccf.gov.nodes.virtual.measurements').get(utf8('aa'.repeat(32))))).toBe('"AllowedToJoin"');
+    expect(t.map('public:ccf.gov.nodes.virtual.host_data').get(utf8('bb'.repeat(32)))).toEqual(new Uint8Array(8));
+    expect(text(t.map('public:ccf.gov.nodes.snp.measurements').get(utf8('cc'.repeat(48))))).toBe('"AllowedToJoin"');
+    expect(text(t.map('public:ccf.gov.nodes.snp.host_data').get(utf8('dd'.repeat(32))))).toBe('""');
+    expect(parseJsonBytes(t.map('public:ccf.gov.nodes.snp.tcb_versions').get(utf8('00a00f11'))!)).toEqual({ boot_loader: 3, tee: 0, snp: 8, microcode: 115 });
+    expect(parseJsonBytes(t.map(Tables.serviceConfig).get(UNIT_KEY)!)).toEqual({ recovery_threshold: 3, recent_cose_proposals_window_size: 42 });
+    expect(t.map(JwtTables.publicSigningKeys).has(utf8('k1'))).toBe(true);
+    expect(parseJsonBytes(t.map(Tables.caCertBundles).get(utf8('idp_ca'))!)).toBe(userCert);
+    for (const trigger of GovTriggers.names) {
+      expect(parseJsonBytes(t.map(GovTriggers.table).get(utf8(trigger))!)).toMatchObject({ proposal_id: 'p1' });
+    }
+
+    const removal = await pass(t, 'p2', [
+      { name: 'remove_node', args: { node_id: nodeId } },
+      { name: 'remove_virtual_measurement', args: { measurement: 'aa'.repeat(32) } },
+      { name: 'remove_virtual_host_data', args: { host_data: 'bb'.repeat(32) } },
+      { name: 'remove_snp_measurement', args: { measurement: 'cc'.repeat(48) } },
+      { name: 'remove_snp_host_data', args: { host_data: 'dd'.repeat(32) } },
+      { name: 'remove_snp_minimum_tcb_version', args: { cpuid: '00a00f11' } },
+      { name: 'remove_ca_cert_bundle', args: { name: 'idp_ca' } },
+    ]);
+    expect(removal.state).toBe('Accepted');
+    expect(parseJsonBytes(t.map(Tables.nodesInfo).get(utf8(nodeId))!)).toMatchObject({ status: 'Retired' });
+    for (const map of ['virtual.measurements', 'virtual.host_data', 'snp.measurements', 'snp.host_data', 'snp.tcb_versions']) {
+      expect(t.map(`public:ccf.gov.nodes.${map}`).size, map).toBe(0);
+    }
+    expect(t.map(Tables.caCertBundles).size).toBe(0);
+  });
+
+  it('adding a trusted measurement drops the other Open proposals', async () => {
+    const t = setup(3);
+    propose(t, 'other', { actions: [{ name: 'remove_js_app', args: {} }] });
+    propose(t, 'p1', { actions: [{ name: 'add_snp_measurement', args: { measurement: 'ee'.repeat(48) } }] });
+    for (const m of members.slice(0, 2)) submitBallot(t, 'p1', m, YES);
+    expect((await resolveProposal(t, 'p1')).info.state).toBe('Accepted');
+    expect(readProposalInfo(t, 'other')!.state).toBe('Dropped');
+  });
+
+  it('refuses bad arguments and impossible configurations', async () => {
+    const t = setup(1);
+    const invalid = async (action: unknown, description: RegExp) => {
+      const v = await validateProposal(t, JSON.stringify({ actions: [action] }));
+      expect(v.valid).toBe(false);
+      expect(v.description).toMatch(description);
+    };
+    await invalid({ name: 'add_snp_measurement', args: { measurement: 'ab' } }, /48 bytes/);
+    await invalid({ name: 'add_snp_host_data', args: { host_data: 'ab'.repeat(32), security_policy: 'policy' } }, /SHA-256 of security_policy/);
+    await invalid({ name: 'set_recovery_threshold', args: { recovery_threshold: 255 } }, /at most 254/);
+    await invalid({ name: 'set_service_configuration', args: { consensus: 'BFT' } }, /Cannot change consensus/);
+    await invalid({ name: 'transition_node_to_trusted', args: { node_id: 'nope' } }, /node_id/);
+    await invalid({ name: 'set_ca_cert_bundle', args: { name: 'x', cert_bundle: 'not a pem' } }, /X509/);
+    // Open service, recovery threshold above the Active recovery members: apply fails.
+    t.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes({ cert: 'x', status: 'Open' }));
+    t.map(Tables.serviceConfig).set(UNIT_KEY, jsonBytes({ recovery_threshold: 1 }));
+    propose(t, 'p1', { actions: [{ name: 'set_recovery_threshold', args: { recovery_threshold: 2 } }] });
+    submitBallot(t, 'p1', members[0]!, YES);
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info).toMatchObject({ state: 'Failed', failure: { reason: expect.stringMatching(/greater than the number of recovery members 0/) } });
+  });
+
+  it('remove_member keeps enough Active recovery members for the threshold; registered host actions take over', async () => {
+    const t = setup(1);
+    t.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes({ cert: 'x', status: 'Open' }));
+    t.map(Tables.serviceConfig).set(UNIT_KEY, jsonBytes({ recovery_threshold: 1 }));
+    t.map(Tables.memberEncryptionKeys).set(utf8(members[0]!), utf8('key'));
+    propose(t, 'p1', { actions: [{ name: 'remove_member', args: { member_id: members[0]! } }] });
+    submitBallot(t, 'p1', members[0]!, YES);
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info.failure?.reason).toMatch(/would be less than recovery threshold/);
+    expect(t.map(Tables.memberInfo).has(utf8(members[0]!))).toBe(true);
+
+    const calls: unknown[] = [];
+    registerHostAction('trigger_snapshot', (_tx, args) => calls.push(args));
+    propose(t, 'p2', { actions: [{ name: 'trigger_snapshot', args: {} }] });
+    submitBallot(t, 'p2', members[0]!, YES);
+    expect((await resolveProposal(t, 'p2')).info.state).toBe('Accepted');
+    expect(calls).toEqual([{ proposal_id: 'p2' }]);
   });
 });

@@ -33,7 +33,7 @@ export class ConstitutionError extends Error {
   }
 }
 
-type HostAction = (tx: Tx, args: Record<string, unknown>) => void;
+export type HostAction = (tx: Tx, args: Record<string, unknown>) => void;
 
 function text(args: Record<string, unknown>, name: string): string {
   const value = args[name];
@@ -47,7 +47,13 @@ export const HOST_ACTIONS: Readonly<Record<string, HostAction>> = {
     const cert = text(args, 'cert');
     const id = utf8(idFromCertificate(cert));
     tx.map(Tables.memberCerts).set(id, utf8(cert));
-    tx.map(Tables.memberInfo).set(id, jsonBytes({ status: 'Accepted', member_data: args.member_data ?? null }));
+    const previous = tx.map(Tables.memberInfo).get(id);
+    const status = previous === undefined ? 'Accepted' : (parseJsonBytes<{ status?: string }>(previous).status ?? 'Accepted');
+    tx.map(Tables.memberInfo).set(id, jsonBytes({
+      status,
+      member_data: args.member_data ?? null,
+      ...(args.recovery_role !== undefined ? { recovery_role: text(args, 'recovery_role') } : {}),
+    }));
     if (args.encryption_pub_key !== undefined) tx.map(Tables.memberEncryptionKeys).set(id, utf8(text(args, 'encryption_pub_key')));
     else tx.map(Tables.memberEncryptionKeys).delete(id);
     // As CCF: the new member's ack record holds the root of the latest signature, to be refreshed by
@@ -58,6 +64,22 @@ export const HOST_ACTIONS: Readonly<Record<string, HostAction>> = {
   },
   remove_member(tx, args) {
     const id = utf8(args.member_id !== undefined ? text(args, 'member_id') : idFromCertificate(text(args, 'cert')));
+    // As CCF: an Open service keeps at least recovery_threshold Active recovery members.
+    const info = tx.map(Tables.memberInfo).get(id);
+    const service = tx.map(Tables.serviceInfo).get(UNIT_KEY);
+    if (info !== undefined && parseJsonBytes<{ status?: string }>(info).status === 'Active' && tx.map(Tables.memberEncryptionKeys).has(id) &&
+      service !== undefined && parseJsonBytes<{ status?: string }>(service).status === 'Open') {
+      const config = tx.map(Tables.serviceConfig).get(UNIT_KEY);
+      const threshold = config === undefined ? 1 : Number(parseJsonBytes<{ recovery_threshold?: number }>(config).recovery_threshold ?? 1);
+      let active = 0;
+      tx.map(Tables.memberEncryptionKeys).forEach((_value, key) => {
+        const raw = tx.map(Tables.memberInfo).get(key);
+        if (raw !== undefined && parseJsonBytes<{ status?: string }>(raw).status === 'Active') active += 1;
+      });
+      if (active - 1 < threshold) {
+        throw new ConstitutionError(`Number of active recovery members (${active - 1}) would be less than recovery threshold (${threshold})`);
+      }
+    }
     for (const table of [Tables.memberCerts, Tables.memberInfo, Tables.memberEncryptionKeys, Tables.memberAcks]) tx.map(table).delete(id);
   },
   set_user(tx, args) {
@@ -106,6 +128,21 @@ export const HOST_ACTIONS: Readonly<Record<string, HostAction>> = {
     requestTrigger(tx, 'snapshot', args);
   },
 };
+
+/**
+ * Host actions registered by other parts of the node (e.g. governance/recovery for the recovery
+ * transitions, or a node that performs a trigger at once); they take precedence over HOST_ACTIONS.
+ */
+const registeredHostActions = new Map<string, HostAction>();
+
+export function registerHostAction(name: string, action: HostAction): void {
+  if (typeof name !== 'string' || name.length === 0 || typeof action !== 'function') throw new TypeError('registerHostAction(name, action)');
+  registeredHostActions.set(name, action);
+}
+
+export function hostAction(name: string): HostAction | undefined {
+  return registeredHostActions.get(name) ?? (Object.hasOwn(HOST_ACTIONS, name) ? HOST_ACTIONS[name] : undefined);
+}
 
 /**
  * public:ccf.internal.gov_triggers: trigger name → JSON {proposal_id, seqno_read} of the latest accepted
@@ -345,7 +382,7 @@ function applyInChild(app: JsApp, tx: Tx, proposal: string, proposalId: string):
         replacedConstitution = true;
         continue;
       }
-      const action = HOST_ACTIONS[name];
+      const action = hostAction(name);
       if (!action) throw new ConstitutionError(`no host action ${name}`);
       action(child, { ...(args ?? {}), ...(name.startsWith('trigger_') ? { proposal_id: proposalId } : {}) });
     } catch (error) {

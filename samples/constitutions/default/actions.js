@@ -168,24 +168,59 @@ const triggerAction = (name) => new Action((args) => {
 }, () => synod.hostAction(name, {}));
 
 const actions = new Map([
+  // Members and users are written here, in order with the other actions (a later action of the same
+  // proposal sees them), as CCF's constitution does; IDs are the SHA-256 of the certificate (ccf.pemToId).
   ['set_member', new Action((args) => {
     checkType(args, 'object', 'args');
     checkPem(args.cert, 'cert');
     if (args.encryption_pub_key !== undefined) checkNonEmptyString(args.encryption_pub_key, 'encryption_pub_key');
-  }, hostAction('set_member'))],
+    if (args.recovery_role !== undefined && !['NonParticipant', 'Participant', 'Owner'].includes(args.recovery_role)) {
+      throw new Error('recovery_role must be NonParticipant, Participant or Owner');
+    }
+  }, (args) => {
+    const id = enc(ccf.pemToId(args.cert));
+    ccf.kv['public:ccf.gov.members.certs'].set(id, enc(args.cert));
+    const keys = ccf.kv['public:ccf.gov.members.encryption_public_keys'];
+    if (args.encryption_pub_key !== undefined) keys.set(id, enc(args.encryption_pub_key));
+    else keys.delete(id);
+    const infos = ccf.kv['public:ccf.gov.members.info'];
+    const previous = infos.get(id);
+    const info = { status: previous === undefined ? 'Accepted' : parse(previous).status, member_data: args.member_data ?? null };
+    if (args.recovery_role !== undefined) info.recovery_role = args.recovery_role;
+    infos.set(id, json(info));
+  })],
   ['remove_member', new Action((args) => {
     checkType(args, 'object', 'args');
     if (args.member_id !== undefined) checkId(args.member_id, 'member_id');
     else checkPem(args.cert, 'cert');
-  }, hostAction('remove_member'))],
+  }, (args) => {
+    const id = enc(args.member_id !== undefined ? args.member_id : ccf.pemToId(args.cert));
+    const raw = ccf.kv['public:ccf.gov.members.info'].get(id);
+    if (raw === undefined) return;
+    // An Open service keeps at least recovery_threshold Active recovery members.
+    const service = readSingleton(SERVICE_INFO, 'the service information');
+    if (service.status === 'Open' && parse(raw).status === 'Active' && ccf.kv['public:ccf.gov.members.encryption_public_keys'].has(id)) {
+      const threshold = readSingleton(SERVICE_CONFIG, 'the service configuration').recovery_threshold;
+      const remaining = activeRecoveryMemberCount() - 1;
+      if (remaining < threshold) throw new Error(`Number of active recovery members (${remaining}) would be less than recovery threshold (${threshold})`);
+    }
+    for (const table of ['certs', 'info', 'encryption_public_keys', 'acks']) ccf.kv[`public:ccf.gov.members.${table}`].delete(id);
+  })],
   ['set_user', new Action((args) => {
     checkType(args, 'object', 'args');
     checkPem(args.cert, 'cert');
-  }, hostAction('set_user'))],
+  }, (args) => {
+    const id = enc(ccf.pemToId(args.cert));
+    ccf.kv['public:ccf.gov.users.certs'].set(id, enc(args.cert));
+    ccf.kv['public:ccf.gov.users.info'].set(id, json({ user_data: args.user_data ?? null }));
+  })],
   ['remove_user', new Action((args) => {
     checkType(args, 'object', 'args');
     checkId(args.user_id, 'user_id');
-  }, hostAction('remove_user'))],
+  }, (args) => {
+    ccf.kv['public:ccf.gov.users.certs'].delete(enc(args.user_id));
+    ccf.kv['public:ccf.gov.users.info'].delete(enc(args.user_id));
+  })],
   ['set_constitution', new Action((args) => {
     checkType(args, 'object', 'args');
     checkNonEmptyString(args.constitution, 'constitution');
@@ -205,13 +240,15 @@ const actions = new Map([
   }, hostAction('set_js_runtime_options'))],
   ['transition_service_to_open', new Action((args) => {
     if (args !== undefined && args !== null) checkType(args, 'object', 'args');
-  }, () => {
+  }, (args) => {
     const map = ccf.kv[SERVICE_INFO];
     const raw = map.get(UNIT_KEY);
     if (raw === undefined) throw new Error('the service has no service info');
     const info = ccf.bufToJsonCompatible(raw);
     if (info.status === 'Open') throw new Error('the service is already Open');
-    if (info.status !== 'Opening') throw new Error(`the service is ${info.status}; only an Opening service opens by this action here`);
+    // A recovered service opens through the node (recovery shares, new identity): a host action.
+    if (info.status === 'Recovering') return synod.hostAction('transition_service_to_open', args || {});
+    if (info.status !== 'Opening') throw new Error(`the service is ${info.status}; it cannot be opened now`);
     info.status = 'Open';
     map.set(UNIT_KEY, ccf.jsonCompatibleToBuf(info));
   })],
