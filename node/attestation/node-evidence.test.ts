@@ -98,3 +98,14 @@ describe('produceNodeEvidence', () => {
     expect(snp).toEqual({ format: 'AMD_SEV_SNP_v1', report: new Uint8Array([1, 2]), endorsements: '-----BEGIN' });
   });
 });
+
+describe('SYNOD_VIRTUAL_MEASUREMENT', () => {
+  it('a launcher can pass one measurement to every node it starts; a malformed one is refused', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = "import('./node/attestation/node-evidence.ts').then((m) => { try { process.stdout.write(m.virtualMeasurementOfThisCode()); } catch (e) { process.stdout.write('ERR ' + e.code); } })";
+    const run = (value: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, SYNOD_VIRTUAL_MEASUREMENT: value }, encoding: 'utf8' });
+    expect(run('AB'.repeat(32))).toBe('ab'.repeat(32));
+    expect(run('xyz')).toBe('ERR ATTESTATION_INVALID_ARGUMENT');
+  }, 20_000);
+});

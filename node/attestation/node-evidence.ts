@@ -78,9 +78,26 @@ export function measureCodeTree(repoRoot: string = REPO_ROOT): string {
 
 let cachedMeasurement: string | undefined;
 
-/** This process's virtual measurement (computed once, on first use). */
+/**
+ * A launcher that starts several nodes from one checkout may measure once and pass the result down in
+ * this variable, so that a file edited while the nodes start does not split them into two codes. It can
+ * only choose the virtual measurement, which proves nothing anyway (anyone can write a virtual report).
+ */
+export const virtualMeasurementEnv = 'SYNOD_VIRTUAL_MEASUREMENT';
+
+/** This process's virtual measurement: computed once, on first use (or taken from SYNOD_VIRTUAL_MEASUREMENT). */
 export function virtualMeasurementOfThisCode(): string {
-  cachedMeasurement ??= measureCodeTree(REPO_ROOT);
+  if (cachedMeasurement === undefined) {
+    const given = process.env[virtualMeasurementEnv];
+    if (given !== undefined && given !== '') {
+      if (!/^[0-9a-fA-F]{64}$/.test(given)) {
+        throw new AttestationError('ATTESTATION_INVALID_ARGUMENT', `${virtualMeasurementEnv} must be 64 hex digits (a SHA-256), got ${JSON.stringify(given.slice(0, 80))}`);
+      }
+      cachedMeasurement = given.toLowerCase();
+    } else {
+      cachedMeasurement = measureCodeTree(REPO_ROOT);
+    }
+  }
   return cachedMeasurement;
 }
 
