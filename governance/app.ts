@@ -121,7 +121,7 @@ async function sandboxFor(constitution: string, ballots: string[]): Promise<{ sa
   if (ballots.length === 0 && cachedSandbox?.constitution === constitution) return { sandbox: cachedSandbox, cached: true };
   const sandbox = await loadSandbox(constitution, ballots);
   if (ballots.length === 0) {
-    cachedSandbox?.app.dispose();
+    // The previous one is not disposed: a request prepared with it may not have run yet (GC frees it).
     cachedSandbox = sandbox;
     return { sandbox, cached: true };
   }
