@@ -185,6 +185,27 @@ describe('serializeSnapshot / deserializeSnapshot', () => {
     expect(toHex(serializeSnapshot({ store, seqno: 30, view: 5, tree: leaves(31, 0), secret, views: terms, requireSignature: false }))).toBe(toHex(bytes));
   });
 
+  it('carries extra maps, and hands back the signature as the history records it', async () => {
+    const chain = new TestChain(await chainIdentity());
+    chain.put('records', 'a', '1');
+    const seqno = chain.sign();
+    const extra = [{ name: 'public:node.local', entries: [[utf8.encode('x'), utf8.encode('y'), seqno] as [Uint8Array, Uint8Array, number]] }];
+    const bytes = serializeSnapshot({ store: chain.store, seqno, view: chain.view, tree: chain.tree, secret: chain.secret, views: chain.views, extra });
+    const restored = deserializeSnapshot(bytes, chain.secret);
+    expect(text(restored.store.get('public:node.local', utf8.encode('x')))).toBe('y');
+    const recorded = chain.history.lastSignature()!;
+    expect(restored.signatureInfo).toMatchObject({ seqno: recorded.seqno, view: recorded.view, nodeId: recorded.nodeId, nodeCertPem: recorded.nodeCertPem });
+    expect(toHex(restored.signatureInfo!.root)).toBe(toHex(recorded.root));
+    expect(toHex(restored.signatureInfo!.signature)).toBe(toHex(recorded.signature));
+    expect(() => serializeSnapshot({ store: chain.store, seqno, view: chain.view, tree: chain.tree, secret: chain.secret, views: chain.views,
+      extra: [{ name: 'records', entries: [] }] })).toThrow(/also in the store/);
+    expect(() => serializeSnapshot({ store: chain.store, seqno, view: chain.view, tree: chain.tree, secret: chain.secret, views: chain.views,
+      extra: [{ name: 'x', entries: [[utf8.encode('k'), utf8.encode('v'), seqno + 1]] }] })).toThrow(/outside/);
+    // A tree that is not the one the signature signed is refused.
+    const other = leaves(seqno + 1, 99);
+    expect(() => serializeSnapshot({ store: chain.store, seqno, view: chain.view, tree: other, secret: chain.secret, views: chain.views })).toThrow(/root/);
+  });
+
   it('refuses to snapshot anything but the current state with the signature leaf appended', () => {
     const store = new Store();
     store.applyWrites(1, [{ name: 'public:m', writes: [[new Uint8Array([1]), new Uint8Array([1])]], removes: [] }]);
