@@ -41,6 +41,7 @@ export class PeerTransport {
       const der = new Uint8Array((req.socket as TLSSocket).getPeerCertificate().raw ?? []);
       const from = options.authorize(der);
       if (!from) {
+        options.log('warn', 'peers: refused a connection from a node that is not trusted');
         ws.close(4003, 'not a trusted node');
         return;
       }
@@ -78,11 +79,15 @@ export class PeerTransport {
     });
     out.socket = ws;
     ws.on('open', () => {
+      this.options.log('info', `peers: connected to ${id.slice(0, 12)} at ${out.address}`);
       out.backoff = 25;
       for (const frame of out.queue.splice(0)) ws.send(frame);
     });
     ws.on('message', () => undefined);
-    ws.on('error', () => undefined);
+    ws.on('error', (e) => {
+      if (out.backoff >= 1000) return;
+      this.options.log('warn', `peers: ${id.slice(0, 12)} at ${out.address}: ${e.message}`);
+    });
     ws.on('close', () => {
       if (out.socket === ws) out.socket = undefined;
       if (this.closed || this.outbound.get(id) !== out) return;
