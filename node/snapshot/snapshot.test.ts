@@ -388,3 +388,49 @@ describe("CCF's own snapshots", () => {
     expect(verified.evidenceSeqno).toBe(seqno + 1);
   });
 });
+
+describe('hostile input', () => {
+  const ccf = new Uint8Array(readFileSync(join(CONFORMANCE, 'expired_service', 'snapshots', 'snapshot_61_62.committed')));
+  const { entry } = splitSnapshotFile(ccf);
+
+  it('unauthenticated parsing of altered CCF snapshots fails only with SnapshotError', async () => {
+    // publicOnly skips the GCM tag, so the parsers themselves meet the damage.
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), async (flips) => {
+        const bytes = entry.slice();
+        for (const [at, mask] of flips) bytes[at % bytes.length]! ^= mask;
+        try {
+          deserializeSnapshot(bytes, undefined, { publicOnly: true });
+        } catch (error) {
+          if (!(error instanceof SnapshotError)) throw error;
+          refused++;
+        }
+        await yieldNow();
+      }),
+      { numRuns: 200 },
+    );
+    // Most of the entry is map values (a 50 KB constitution), which nothing checks without the tag.
+    expect(refused).toBeGreaterThan(10);
+  });
+
+  it('malformed receipts fail only with SnapshotError', () => {
+    const base = JSON.parse(new TextDecoder().decode(ccf.subarray(entry.length))) as Record<string, unknown>;
+    const variants: unknown[] = [
+      null, [], 'x', 1, {},
+      { ...base, proof: 'x' }, { ...base, proof: [{}] }, { ...base, proof: [{ left: 'zz' }] }, { ...base, proof: [{ left: 'ab', right: 'cd' }] },
+      { ...base, proof: new Array(100).fill({ left: '00'.repeat(32) }) },
+      { ...base, leaf_components: null }, { ...base, leaf_components: { ...(base.leaf_components as object), commit_evidence: 'ce:1' } },
+      { ...base, leaf_components: { ...(base.leaf_components as object), claims_digest: 'AB'.repeat(32) } },
+      { ...base, cert: 5 }, { ...base, cert: 'not a pem' }, { ...base, signature: '***' }, { ...base, signature: '' },
+      { ...base, node_id: '00' }, { ...base, service_endorsements: 'x' }, { ...base, service_endorsements: [7] },
+      { ...base, service_endorsements: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] },
+    ];
+    const cert = readFileSync(join(CONFORMANCE, 'expired_service', 'common', 'service_cert.pem'), 'utf8');
+    expect(verifySnapshotFile(ccf, cert).seqno).toBe(61);
+    for (const receipt of variants) {
+      const file = new Uint8Array([...entry, ...utf8.encode(JSON.stringify(receipt))]);
+      expect(() => verifySnapshotFile(file, cert), JSON.stringify(receipt)?.slice(0, 80)).toThrow(SnapshotError);
+    }
+  });
+});
