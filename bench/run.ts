@@ -4,7 +4,16 @@
 // Every run is bounded in time and request count, and stops the processes it started.
 //
 //   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--app js|native|both]
-//                    [--reads] [--load-workers 2] [--json]
+//                    [--reads] [--skip-writes] [--load-workers 2] [--client raw|node]
+//                    [--reads-tool clients|wrk] [--wrk-path <path>] [--json]
+//
+// --client: the load workers' HTTPS client: `raw` (bench/raw-client.ts, default) or `node` (node:https, as
+// before; it costs the client more CPU per request than the node spends serving it, so for reads it
+// measured the client). Both present user0's certificate: reads are GET /app/log/private?id=… (user_cert).
+// --reads-tool wrk: reads driven by wrk (`wrk -t<load-workers> -c<concurrency> --latency`), which cannot
+// present a client certificate, so it reads an endpoint without authentication: by default the JS
+// sample's GET /app/log/public/anonymous?id=… (no_auth; ids cycle over the 1,000 records written first).
+// See bench/README.md for the method and what each figure includes.
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -14,6 +23,10 @@ import { p384 } from '@noble/curves/nist.js';
 import { startTestNetwork, type LoggingApp } from '../test/helpers/network.ts';
 import { HttpsClient } from '../test/helpers/https.ts';
 import { Worker } from 'node:worker_threads';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LoadJob, LoadOutcome } from './load-worker.ts';
 
 const REQUESTS_PER_RUN_MAX = 2_000_000;
@@ -30,6 +43,28 @@ interface RunResult {
   commitP50Ms: number;
   commitP99Ms: number;
   commitSamples: number;
+  /** CPU time (user + system) the node process spent per answered request during the run, in µs. */
+  nodeCpuUsPerRequest?: number;
+}
+
+/** CPU time of a process so far, in µs (Linux /proc; NaN elsewhere). */
+function processCpuUs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS_PER_SECOND);
+  } catch {
+    return NaN;
+  }
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Runs `load` and adds the node's CPU time per answered request to its result. */
+async function withNodeCpu(pid: number, load: () => Promise<RunResult>): Promise<RunResult> {
+  const before = processCpuUs(pid);
+  const result = await load();
+  const answered = result.requests + result.errors;
+  return { ...result, nodeCpuUsPerRequest: (processCpuUs(pid) - before) / answered };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -37,23 +72,25 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number, reads: boolean, loadWorkers: number): Promise<RunResult> {
+async function runLoad(url: string, ca: string, cert: string, key: string, concurrency: number, seconds: number, valueBytes: number, reads: boolean, loadWorkers: number, client: 'raw' | 'node'): Promise<RunResult> {
   const probe = new HttpsClient({ url, ca, cert, key, maxSockets: 2 });
   const msg = 'x'.repeat(valueBytes);
   const commitLatencies: number[] = [];
-  const deadlineEpochMs = Date.now() + seconds * 1000;
-  const deadline = performance.now() + seconds * 1000;
   const threads = Math.min(loadWorkers, concurrency);
   const jobs: LoadJob[] = Array.from({ length: threads }, (_, i) => ({
     url, ca, cert, key,
     concurrency: Math.floor(concurrency / threads) + (i < concurrency % threads ? 1 : 0),
-    deadlineEpochMs,
     valueBytes,
     reads,
     readKeys: READ_KEYS,
     idBase: (concurrency * 100 + i) * 10_000_000,
     requestsMax: Math.floor(REQUESTS_PER_RUN_MAX / threads),
+    client,
   }));
+  // Workers load and connect first; the measured time starts once all are ready.
+  const workers = await Promise.all(jobs.map(startWorker));
+  const deadline = performance.now() + seconds * 1000;
+  const deadlineEpochMs = Date.now() + seconds * 1000;
   let nextProbeId = concurrency * 10_000_000 - 1_000_000;
   // Commit latency: one probe at a time writes and polls for its receipt, while the load runs.
   const prober = async (): Promise<void> => {
@@ -72,7 +109,7 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
     }
   };
   const started = performance.now();
-  const [outcomes] = await Promise.all([Promise.all(jobs.map(runInWorker)), prober()]);
+  const [outcomes] = await Promise.all([Promise.all(workers.map((run) => run(deadlineEpochMs))), prober()]);
   const elapsedSeconds = (performance.now() - started) / 1000;
   probe.close();
   const latencies = outcomes.flatMap((o) => o.latenciesMs).sort((a, b) => a - b);
@@ -90,14 +127,66 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
   };
 }
 
-function runInWorker(job: LoadJob): Promise<LoadOutcome> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: job });
-    worker.once('message', (outcome: LoadOutcome) => {
-      resolve(outcome);
-      void worker.terminate();
+/** wrk's latency figure (`812.00us`, `1.20ms`, `2.01s`) in milliseconds. */
+function wrkMs(text: string | undefined): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
+  if (!match) return NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[match[2] as 'us' | 'ms' | 's' | 'm'];
+  return Number(match[1]) * scale;
+}
+
+/**
+ * Reads driven by wrk (no client certificate): GET `path` with `{id}` replaced by 0..READ_KEYS-1 in turn.
+ * Non-2xx answers and socket errors count as errors.
+ */
+async function runWrk(url: string, path: string, concurrency: number, seconds: number, threads: number): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'synod-wrk-'));
+  try {
+    const script = join(dir, 'reads.lua');
+    const [before, after = ''] = path.split('{id}');
+    writeFileSync(script, path.includes('{id}')
+      ? `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", ${JSON.stringify(before)} .. (n % ${READ_KEYS}) .. ${JSON.stringify(after)})\nend\n`
+      : '');
+    const args = [`-t${Math.min(threads, concurrency)}`, `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, `${url}${path.includes('{id}') ? before : path}`];
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => (error ? reject(new Error(`wrk failed: ${error.message} ${stderr}`)) : resolve(stdout)));
     });
-    worker.once('error', reject);
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
+    return {
+      concurrency,
+      requests,
+      errors,
+      throughputPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+      latencyP50Ms: wrkMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1]),
+      latencyP99Ms: wrkMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1]),
+      commitP50Ms: NaN,
+      commitP99Ms: NaN,
+      commitSamples: 0,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a load worker; resolves once it is connected, with a function that runs it to the deadline. */
+function startWorker(job: LoadJob): Promise<(deadlineEpochMs: number) => Promise<LoadOutcome>> {
+  return new Promise((ready, failed) => {
+    const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: job });
+    worker.once('error', failed);
+    worker.once('message', () => {
+      worker.off('error', failed);
+      ready((deadlineEpochMs) => new Promise((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('message', (outcome: LoadOutcome) => {
+          resolve(outcome);
+          void worker.terminate();
+        });
+        worker.postMessage({ deadlineEpochMs });
+      }));
+    });
   });
 }
 
@@ -136,6 +225,10 @@ async function main(): Promise<void> {
       app: { type: 'string', default: 'js' },
       reads: { type: 'boolean', default: false },
       'load-workers': { type: 'string', default: '2' },
+      'skip-writes': { type: 'boolean', default: false },
+      client: { type: 'string', default: 'raw' },
+      'reads-tool': { type: 'string', default: 'clients' },
+      'wrk-path': { type: 'string', default: '/app/log/public/anonymous?id={id}' },
     },
   });
   const seconds = Number(values.seconds);
@@ -144,6 +237,12 @@ async function main(): Promise<void> {
   const loadWorkers = Number(values['load-workers']);
   if (!Number.isInteger(loadWorkers) || loadWorkers < 1 || loadWorkers > 16) throw new Error('--load-workers must be in 1..16');
   if (!['js', 'native', 'both'].includes(values.app)) throw new Error('--app must be js, native or both');
+  if (!['raw', 'node'].includes(values.client)) throw new Error('--client must be raw or node');
+  if (!['clients', 'wrk'].includes(values['reads-tool'])) throw new Error('--reads-tool must be clients or wrk');
+  const client = values.client as 'raw' | 'node';
+  const wrkReads = values['reads-tool'] === 'wrk';
+  const wrkPath = values['wrk-path'];
+  if (!wrkPath.startsWith('/')) throw new Error('--wrk-path must start with /');
   if (!(seconds > 0 && seconds <= 600) || concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1024)) {
     throw new Error('--seconds must be in (0, 600] and --concurrency a list of integers in 1..1024');
   }
@@ -158,26 +257,33 @@ async function main(): Promise<void> {
   const apps: LoggingApp[] = values.app === 'both' ? ['native', 'js'] : [values.app as LoggingApp];
   const results: Array<RunResult & { app: LoggingApp; kind: 'write' | 'read' }> = [];
   for (const app of apps) {
-    log(`\nStarting a one-node service on 127.0.0.1 with the ${app} logging app (${seconds} s per point, ${valueBytes}-byte values) …`);
+    log(`\nStarting a one-node service on 127.0.0.1 with the ${app} logging app (${seconds} s per point, ${valueBytes}-byte values, ` +
+      `${client} clients${values.reads && wrkReads ? `, reads by wrk on ${wrkPath}` : ''}) …`);
     const net = await startTestNetwork({}, app);
     try {
       const url = `https://${net.node.status.rpcAddress}`;
       const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
       const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
-      for (const concurrency of concurrencies) {
-        const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, false, loadWorkers);
+      for (const concurrency of values['skip-writes'] ? [] : concurrencies) {
+        const result = await withNodeCpu(net.node.status.pid, () => runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, false, loadWorkers, client));
         results.push({ ...result, app, kind: 'write' });
         log(`  ${app.padEnd(6)} write c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
           `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
-          `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  (errors ${result.errors})`);
+          `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  node CPU ${result.nodeCpuUsPerRequest?.toFixed(0)} µs/req  (errors ${result.errors})`);
       }
       if (values.reads) {
-        for (let id = 0; id < READ_KEYS; id++) await net.user.post('/app/log/private', { id, msg: 'x'.repeat(valueBytes) });
-        for (const concurrency of concurrencies) {
-          const result = await runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true, loadWorkers);
+        const readMap = wrkReads ? 'public' : 'private';
+        for (let id = 0; id < READ_KEYS; id++) await net.user.post(`/app/log/${readMap}`, { id, msg: 'x'.repeat(valueBytes) });
+        if (wrkReads && app === 'native' && wrkPath.startsWith('/app/log/public/anonymous')) {
+          log(`  native: no unauthenticated read endpoint; wrk reads skipped (pass --wrk-path to read another path)`);
+        }
+        for (const concurrency of wrkReads && app === 'native' && wrkPath.startsWith('/app/log/public/anonymous') ? [] : concurrencies) {
+          const result = await withNodeCpu(net.node.status.pid, () => wrkReads
+            ? runWrk(url, wrkPath, concurrency, seconds, loadWorkers)
+            : runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true, loadWorkers, client));
           results.push({ ...result, app, kind: 'read' });
           log(`  ${app.padEnd(6)} read  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
-            `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  (errors ${result.errors})`);
+            `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  node CPU ${result.nodeCpuUsPerRequest?.toFixed(0)} µs/req  (errors ${result.errors})`);
         }
       }
     } finally {
@@ -188,17 +294,20 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ primitives: prims, results }, null, 2)}\n`);
     return;
   }
-  log('\n| app | op | clients | req/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms |');
-  log('|---|---|---:|---:|---:|---:|---:|---:|');
+  log('\n| app | op | clients | req/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | node CPU µs/req |');
+  log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const commit = r.kind === 'write' ? `${r.commitP50Ms.toFixed(1)} | ${r.commitP99Ms.toFixed(1)}` : '– | –';
-    log(`| ${r.app} | ${r.kind} | ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${commit} |`);
+    log(`| ${r.app} | ${r.kind} | ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${commit} | ${r.nodeCpuUsPerRequest?.toFixed(0)} |`);
   }
   if (apps.length === 2) {
     for (const concurrency of concurrencies) {
       const native = results.find((r) => r.app === 'native' && r.kind === 'write' && r.concurrency === concurrency);
       const js = results.find((r) => r.app === 'js' && r.kind === 'write' && r.concurrency === concurrency);
-      if (native && js) log(`JS/native private-write throughput at ${concurrency} clients: ${(js.throughputPerSecond / native.throughputPerSecond * 100).toFixed(0)}%`);
+      if (native && js) {
+        log(`JS/native private-write throughput at ${concurrency} clients: ${(js.throughputPerSecond / native.throughputPerSecond * 100).toFixed(0)}%` +
+          ` (node CPU per write: native ${native.nodeCpuUsPerRequest?.toFixed(0)} µs, JS ${js.nodeCpuUsPerRequest?.toFixed(0)} µs)`);
+      }
     }
   }
 }
