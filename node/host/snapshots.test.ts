@@ -55,12 +55,12 @@ describe('SnapshotFiles', () => {
     const { id, taken } = await snapshots(2);
     const files = await SnapshotFiles.open(dir);
     expect(await files.latestCommitted()).toBeUndefined();
-    for (const t of taken) {
-      expect(await files.writePending(t.seqno, t.entry)).toBe(`snapshot_${t.seqno}.pending`);
-    }
     const [first, second] = taken as [Taken, Taken];
+    expect(await files.writePending(first.seqno, first.entry)).toBe(`snapshot_${first.seqno}.pending`);
+    // With the evidence seqno known: CCF's name for an uncommitted snapshot.
+    expect(await files.writePending(second.seqno, second.entry, second.evidenceSeqno)).toBe(`snapshot_${second.seqno}_${second.evidenceSeqno}`);
     expect(await files.commit(first.seqno, first.evidenceSeqno, first.receipt)).toBe(`snapshot_${first.seqno}_${first.evidenceSeqno}.committed`);
-    expect((await readdir(dir)).sort()).toEqual([`snapshot_${first.seqno}_${first.evidenceSeqno}.committed`, `snapshot_${second.seqno}.pending`]);
+    expect((await readdir(dir)).sort()).toEqual([`snapshot_${first.seqno}_${first.evidenceSeqno}.committed`, `snapshot_${second.seqno}_${second.evidenceSeqno}`]);
     await files.commit(second.seqno, second.evidenceSeqno, JSON.stringify(second.receipt));
     const latest = await files.latestCommitted();
     expect(latest?.name).toBe(`snapshot_${second.seqno}_${second.evidenceSeqno}.committed`);
@@ -168,7 +168,7 @@ describe('SnapshotFiles', () => {
     await truncate(join(dir, `snapshot_${t.seqno}.pending`), t.entry.length - 1);
     await expect(files.commit(t.seqno, t.evidenceSeqno, t.receipt)).rejects.toThrow();
     expect((await readdir(dir)).filter((n) => n.endsWith('.committed'))).toEqual([]);
-    await expect(files.commit(t.seqno + 5, t.evidenceSeqno + 5, t.receipt)).rejects.toThrow(/ENOENT/);
+    await expect(files.commit(t.seqno + 5, t.evidenceSeqno + 5, t.receipt)).rejects.toThrow(/no pending snapshot/);
     expect((await readFile(join(dir, `snapshot_${t.seqno}.pending`))).length).toBe(t.entry.length - 1);
   });
 });

@@ -1,7 +1,9 @@
 // The host's snapshot folder (`<dataDir>/snapshots`), with CCF's file names (src/host/snapshots.h,
-// src/snapshots/filenames.h): a snapshot the enclave produced waits as `snapshot_<seqno>.pending` until
-// its evidence is committed, then becomes `snapshot_<seqno>_<evidence seqno>.committed` = entry ‖ JSON
-// receipt, the file joiners and restarting nodes start from.
+// src/snapshots/filenames.h): a snapshot the enclave produced waits as `snapshot_<seqno>_<evidence seqno>`
+// (CCF's name for an uncommitted snapshot; `snapshot_<seqno>.pending` when the evidence seqno is not
+// known yet) until its evidence is committed, then becomes `snapshot_<seqno>_<evidence seqno>.committed`
+// = entry ‖ JSON receipt, the file joiners and restarting nodes start from. Like CCF, nothing reads
+// uncommitted files to start from.
 //
 // Durability: every file is written to a temporary name (`.snapshot_….tmp-<pid>-<random>`), fsynced,
 // renamed into place, and the directory fsynced, so a crash leaves either the old state or the new file
@@ -39,14 +41,17 @@ export interface CommittedSnapshot {
   evidenceSeqno: number;
 }
 
-const PENDING_RE = /^snapshot_([1-9][0-9]{0,15})\.pending$/;
+/** `snapshot_<s>.pending` or CCF's `snapshot_<s>_<e>` (no suffix). */
+const PENDING_RE = /^snapshot_([1-9][0-9]{0,15})(?:\.pending|_([1-9][0-9]{0,15}))$/;
 const TEMP_RE = /^\.snapshot_.*\.tmp-/;
 const FILE_BYTES_MAX = LEDGER_ENTRY_BYTES_MAX + SNAPSHOT_RECEIPT_BYTES_MAX;
 const KEEP_DEFAULT = 3;
 
-export function pendingSnapshotName(seqno: number): string {
+export function pendingSnapshotName(seqno: number, evidenceSeqno?: number): string {
   if (!Number.isSafeInteger(seqno) || seqno < 1) throw new Error(`no snapshot at seqno ${seqno}`);
-  return `snapshot_${seqno}.pending`;
+  if (evidenceSeqno === undefined) return `snapshot_${seqno}.pending`;
+  if (!Number.isSafeInteger(evidenceSeqno) || evidenceSeqno <= seqno) throw new Error(`no evidence at ${evidenceSeqno} for a snapshot at ${seqno}`);
+  return `snapshot_${seqno}_${evidenceSeqno}`;
 }
 
 export class SnapshotFiles {
@@ -78,14 +83,17 @@ export class SnapshotFiles {
     return files;
   }
 
-  /** Stores the enclave's snapshot entry at `seqno` until its evidence commits. Durable when it resolves. */
-  writePending(seqno: number, entryBytes: Uint8Array): Promise<string> {
+  /**
+   * Stores the enclave's snapshot entry at `seqno` until its evidence commits. Durable when it resolves.
+   * With the evidence seqno the file gets CCF's name for an uncommitted snapshot.
+   */
+  writePending(seqno: number, entryBytes: Uint8Array, evidenceSeqno?: number): Promise<string> {
     return this.#serial(async () => {
       const info = snapshotEntryInfo(entryBytes);
       if (info.seqno !== seqno || info.entryBytes !== entryBytes.byteLength) {
         throw new Error(`snapshots: the entry given for ${seqno} is a snapshot at ${info.seqno} of ${info.entryBytes} bytes`);
       }
-      const name = pendingSnapshotName(seqno);
+      const name = pendingSnapshotName(seqno, evidenceSeqno);
       await this.#writeDurably(name, entryBytes);
       return name;
     });
@@ -99,14 +107,16 @@ export class SnapshotFiles {
   commit(seqno: number, evidenceSeqno: number, receiptJson: string | object): Promise<string> {
     return this.#serial(async () => {
       const name = snapshotFileName(seqno, evidenceSeqno);
-      const pending = pendingSnapshotName(seqno);
+      const names = await readdir(this.dir);
+      const pending = [pendingSnapshotName(seqno, evidenceSeqno), pendingSnapshotName(seqno)].find((n) => names.includes(n));
+      if (pending === undefined) throw new Error(`snapshots: no pending snapshot at ${seqno} to commit (ENOENT)`);
       const entry = new Uint8Array(await readFile(join(this.dir, pending)));
       const info = snapshotEntryInfo(entry);
       if (info.seqno !== seqno || info.entryBytes !== entry.byteLength) {
         throw new Error(`snapshots: ${pending} is damaged (it holds a snapshot at ${info.seqno} of ${info.entryBytes} bytes in ${entry.byteLength})`);
       }
       await this.#writeDurably(name, completeSnapshotFile(entry, receiptJson));
-      for (const other of await readdir(this.dir)) {
+      for (const other of names) {
         const m = PENDING_RE.exec(other);
         if (m && Number(m[1]) <= seqno) await this.#unlink(other);
       }
