@@ -29,6 +29,15 @@ describe('Snapshotter', () => {
     expect(() => new Snapshotter(0)).toThrow(SnapshotError);
   });
 
+  it('takes a forced snapshot at the next signature without moving the schedule (trigger_snapshot)', () => {
+    const s = new Snapshotter(10);
+    expect(s.dueAt(10)).toBe(true);
+    s.forceAtNextSignature();
+    expect(s.dueAt(13)).toBe(true);
+    expect(s.dueAt(16)).toBe(false);
+    expect(s.dueAt(20)).toBe(true); // 10 after the last scheduled one, not after the forced one
+  });
+
   it('hands out each snapshot once, when a commit point after its evidence commits; rollback drops lost ones', () => {
     const s = new Snapshotter(5);
     expect(s.dueAt(10)).toBe(true);

@@ -32,6 +32,9 @@ export class Snapshotter {
   readonly interval: number;
   /** Seqno of the latest snapshot taken (pending or committed). */
   #last: number;
+  /** Seqno of the latest snapshot taken because the interval had passed (forced ones do not move it). */
+  #lastScheduled: number;
+  #forced = false;
   /** Seqno of the latest snapshot whose evidence committed (or that this node started from). */
   #committed: number;
   readonly #pending: PendingSnapshot[] = [];
@@ -42,14 +45,23 @@ export class Snapshotter {
     if (!Number.isSafeInteger(lastSnapshotSeqno) || lastSnapshotSeqno < 0) throw invalidArgument(`bad last snapshot seqno ${lastSnapshotSeqno}`);
     this.interval = interval;
     this.#last = lastSnapshotSeqno;
+    this.#lastScheduled = lastSnapshotSeqno;
     this.#committed = lastSnapshotSeqno;
+  }
+
+  /** Governance's trigger_snapshot: a snapshot at the next signature, outside the schedule (as CCF). */
+  forceAtNextSignature(): void {
+    this.#forced = true;
   }
 
   /** True if a snapshot should be taken at the signature at `seqno` (and records that it is). */
   dueAt(seqno: number): boolean {
-    if (!Number.isSafeInteger(seqno) || seqno <= this.#last) return false;
-    if (seqno - this.#last < this.interval || this.#pending.length >= PENDING_SNAPSHOTS_MAX) return false;
+    if (!Number.isSafeInteger(seqno) || seqno <= this.#last || this.#pending.length >= PENDING_SNAPSHOTS_MAX) return false;
+    const scheduled = seqno - this.#lastScheduled >= this.interval;
+    if (!scheduled && !this.#forced) return false;
+    this.#forced = false;
     this.#last = seqno;
+    if (scheduled) this.#lastScheduled = seqno;
     return true;
   }
 
@@ -75,6 +87,7 @@ export class Snapshotter {
     for (let i = this.#pending.length - 1; i >= 0; i--) if (this.#pending[i]!.evidenceSeqno > seqno) this.#pending.splice(i, 1);
     const lastPending = this.#pending[this.#pending.length - 1]?.seqno ?? 0;
     this.#last = Math.max(this.#committed, lastPending);
+    this.#lastScheduled = Math.min(this.#lastScheduled, this.#last);
   }
 
   get pending(): readonly PendingSnapshot[] {
