@@ -177,7 +177,8 @@ function read(path: string, handler: Handler): Endpoint {
 
 function signed(path: string, handler: Handler, prepare?: (req: EndpointRequest) => Promise<unknown>): Endpoint {
   return {
-    method: 'POST', path, authn: ['member_cose_sign1'], mode: 'readwrite', beforeOpen: true,
+    // Governance writes always run on the primary (a backup forwards them before loading a sandbox).
+    method: 'POST', path, authn: ['member_cose_sign1'], mode: 'readwrite', beforeOpen: true, forwarding: 'always',
     handler: (ctx) => apiVersionError(ctx) ?? handler(ctx),
     ...(prepare ? { prepare } : {}),
   };

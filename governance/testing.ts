@@ -52,7 +52,63 @@ export interface GovAnswer {
   txid?: string;
 }
 
-export interface GovTestNode {
+/** Governance requests over one HTTPS connection (any node of a service). */
+export interface GovRequests {
+  get(path: string): Promise<GovAnswer>;
+  /** A signed governance POST (api-version added). */
+  post(member: TestMember, path: string, payload: object | Uint8Array, msgType: string, options?: { proposalId?: string; createdAt?: number }): Promise<GovAnswer>;
+  propose(member: TestMember, proposal: object): Promise<GovAnswer>;
+  vote(member: TestMember, proposalId: string, yes?: boolean): Promise<GovAnswer>;
+  withdraw(member: TestMember, proposalId: string): Promise<GovAnswer>;
+  /** state-digests:update then :ack (retried until the node has a signature to ack). */
+  ack(member: TestMember): Promise<void>;
+}
+
+export function govRequests(client: HttpsClient): GovRequests {
+  const gov: GovRequests = {
+    async get(path) {
+      return answer(await client.get(`${path}${path.includes('?') ? '&' : '?'}api-version=2024-07-01`));
+    },
+    async post(member, path, payload, msgType, opts = {}) {
+      const body = await member.sign(payload, { msgType, ...(opts.proposalId ? { proposalId: opts.proposalId } : {}), ...(opts.createdAt !== undefined ? { createdAt: opts.createdAt } : {}) });
+      return answer(await client.post(`${path}?api-version=2024-07-01`, Buffer.from(body), { 'content-type': 'application/cose' }));
+    },
+    propose(member, proposal) {
+      return gov.post(member, '/gov/members/proposals:create', proposal, 'proposal');
+    },
+    vote(member, proposalId, yes = true) {
+      return gov.post(member, `/gov/members/proposals/${proposalId}/ballots/${member.id}:submit`, { ballot: `export function vote(proposal, proposerId) { return ${yes}; }` }, 'ballot', { proposalId });
+    },
+    withdraw(member, proposalId) {
+      return gov.post(member, `/gov/members/proposals/${proposalId}:withdraw`, new Uint8Array(0), 'withdrawal', { proposalId });
+    },
+    async ack(member) {
+      for (let attempt = 0; ; attempt++) {
+        const update = await gov.post(member, `/gov/members/state-digests/${member.id}:update`, new Uint8Array(0), 'state_digest');
+        if (update.status === 200) {
+          const acked = await gov.post(member, `/gov/members/state-digests/${member.id}:ack`, { memberId: member.id, stateDigest: update.body.stateDigest }, 'ack');
+          if (acked.status === 204) return;
+          if (attempt > 20) throw new Error(`ack failed: ${acked.status} ${JSON.stringify(acked.body)}`);
+        } else if (attempt > 20) throw new Error(`state digest update failed: ${update.status} ${JSON.stringify(update.body)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+  return gov;
+}
+
+/** A member signing with its certificate and key (PEM). */
+export function memberFromPem(certPem: string, privateKeyPem: string): TestMember {
+  const identity = loadIdentity({ certPem, keyPem: privateKeyPem, role: 'member' });
+  return {
+    id: idFromCertificate(certPem),
+    certPem,
+    privateKeyPem,
+    sign: (payload, headers) => signCoseRequest(identity, payload instanceof Uint8Array ? payload : jsonBytes(payload), headers),
+  };
+}
+
+export interface GovTestNode extends GovRequests {
   workspace: string;
   common: string;
   dataDir: string;
@@ -65,12 +121,6 @@ export interface GovTestNode {
   /** An HTTPS client presenting `user<i>`'s certificate. */
   user(i: number): HttpsClient;
   read(file: string): string;
-  get(path: string): Promise<GovAnswer>;
-  /** A signed governance POST (api-version added). */
-  post(member: TestMember, path: string, payload: object | Uint8Array, msgType: string, options?: { proposalId?: string; createdAt?: number }): Promise<GovAnswer>;
-  propose(member: TestMember, proposal: object): Promise<GovAnswer>;
-  vote(member: TestMember, proposalId: string, yes?: boolean): Promise<GovAnswer>;
-  ack(member: TestMember): Promise<void>;
   /** The last TxID the node executed (via /node/commit after it settles): unchanged if nothing was written. */
   lastTxid(): Promise<string>;
   stop(): Promise<void>;
@@ -111,48 +161,15 @@ export async function startGovTestNode(options: { members: number; genesisMember
   const serviceCert = read('service_cert.pem');
   const anonymous = new HttpsClient({ url, ca: serviceCert });
   const userClients: HttpsClient[] = [];
-  const members: TestMember[] = Array.from({ length: options.members }, (_, i) => {
-    const certPem = read(`member${i}_cert.pem`);
-    const privateKeyPem = read(`member${i}_privk.pem`);
-    const identity = loadIdentity({ certPem, keyPem: privateKeyPem, role: 'member' });
-    return {
-      id: idFromCertificate(certPem),
-      certPem,
-      privateKeyPem,
-      sign: (payload, headers) => signCoseRequest(identity, payload instanceof Uint8Array ? payload : jsonBytes(payload), headers),
-    };
-  });
+  const members = Array.from({ length: options.members }, (_, i) => memberFromPem(read(`member${i}_cert.pem`), read(`member${i}_privk.pem`)));
+  const requests = govRequests(anonymous);
   const gov: GovTestNode = {
     workspace, common, dataDir, node, url, serviceCert, members, anonymous, read,
+    ...requests,
     user(i) {
       const client = new HttpsClient({ url, ca: serviceCert, cert: read(`user${i}_cert.pem`), key: read(`user${i}_privk.pem`) });
       userClients.push(client);
       return client;
-    },
-    async get(path) {
-      return answer(await anonymous.get(`${path}${path.includes('?') ? '&' : '?'}api-version=2024-07-01`));
-    },
-    async post(member, path, payload, msgType, opts = {}) {
-      const body = await member.sign(payload, { msgType, ...(opts.proposalId ? { proposalId: opts.proposalId } : {}), ...(opts.createdAt !== undefined ? { createdAt: opts.createdAt } : {}) });
-      return answer(await anonymous.post(`${path}?api-version=2024-07-01`, Buffer.from(body), { 'content-type': 'application/cose' }));
-    },
-    propose(member, proposal) {
-      return gov.post(member, '/gov/members/proposals:create', proposal, 'proposal');
-    },
-    vote(member, proposalId, yes = true) {
-      return gov.post(member, `/gov/members/proposals/${proposalId}/ballots/${member.id}:submit`, { ballot: `export function vote(proposal, proposerId) { return ${yes}; }` }, 'ballot', { proposalId });
-    },
-    async ack(member) {
-      // The node signs within signatureDelayMs of its last write: retry until there is a signature.
-      for (let attempt = 0; ; attempt++) {
-        const update = await gov.post(member, `/gov/members/state-digests/${member.id}:update`, new Uint8Array(0), 'state_digest');
-        if (update.status === 200) {
-          const acked = await gov.post(member, `/gov/members/state-digests/${member.id}:ack`, { memberId: member.id, stateDigest: update.body.stateDigest }, 'ack');
-          if (acked.status === 204) return;
-          if (attempt > 20) throw new Error(`ack failed: ${acked.status} ${JSON.stringify(acked.body)}`);
-        } else if (attempt > 20) throw new Error(`state digest update failed: ${update.status} ${JSON.stringify(update.body)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
     },
     async lastTxid() {
       // The committed TxID once it stops moving: every earlier write signed and committed.
