@@ -271,6 +271,7 @@ describe('default constitution: node, trust, configuration and trigger actions',
       { name: 'remove_snp_host_data', args: { host_data: 'dd'.repeat(32) } },
       { name: 'remove_snp_minimum_tcb_version', args: { cpuid: '00a00f11' } },
       { name: 'remove_ca_cert_bundle', args: { name: 'idp_ca' } },
+      { name: 'set_service_recent_cose_proposals_window_size', args: { proposal_window_size: 43 } },
     ]);
     expect(removal.state).toBe('Accepted');
     expect(parseJsonBytes(t.map(Tables.nodesInfo).get(utf8(nodeId))!)).toMatchObject({ status: 'Retired' });
@@ -278,6 +279,7 @@ describe('default constitution: node, trust, configuration and trigger actions',
       expect(t.map(`public:ccf.gov.nodes.${map}`).size, map).toBe(0);
     }
     expect(t.map(Tables.caCertBundles).size).toBe(0);
+    expect(parseJsonBytes(t.map(Tables.serviceConfig).get(UNIT_KEY)!)).toMatchObject({ recent_cose_proposals_window_size: 43 });
   });
 
   it('adding a trusted measurement drops the other Open proposals', async () => {

@@ -61,7 +61,11 @@ describe('governance on a real node', () => {
     expect(early.status).toBe(503);
     expect(early.json().error.code).toBe('ServiceNotOpen');
 
-    const open = await gov.propose(m0!, { actions: [{ name: 'transition_service_to_open', args: {} }] });
+    const wrong = await gov.propose(m0!, { actions: [{ name: 'transition_service_to_open', args: { next_service_identity: gov.read('member0_cert.pem') } }] });
+    await gov.vote(m0!, wrong.body.proposalId);
+    expect((await gov.vote(m1!, wrong.body.proposalId)).body).toMatchObject({ proposalState: 'Failed', failure: { reason: expect.stringMatching(/next_service_identity/) } });
+    expect((await gov.get('/gov/service/info')).body.status).toBe('Opening');
+    const open = await gov.propose(m0!, { actions: [{ name: 'transition_service_to_open', args: { next_service_identity: gov.serviceCert } }] });
     await gov.vote(m0!, open.body.proposalId);
     expect((await gov.vote(m1!, open.body.proposalId)).body.proposalState).toBe('Accepted');
     expect((await gov.get('/gov/service/info')).body.status).toBe('Open');

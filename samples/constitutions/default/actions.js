@@ -240,12 +240,19 @@ const actions = new Map([
   }, hostAction('set_js_runtime_options'))],
   ['transition_service_to_open', new Action((args) => {
     if (args !== undefined && args !== null) checkType(args, 'object', 'args');
+    // CCF requires next_service_identity; Synod accepts its absence (the service has one identity).
+    for (const field of ['next_service_identity', 'previous_service_identity']) {
+      if (args && args[field] !== undefined) checkCertBundle(args[field], field);
+    }
   }, (args) => {
     const map = ccf.kv[SERVICE_INFO];
     const raw = map.get(UNIT_KEY);
     if (raw === undefined) throw new Error('the service has no service info');
     const info = ccf.bufToJsonCompatible(raw);
     if (info.status === 'Open') throw new Error('the service is already Open');
+    if (args && args.next_service_identity !== undefined && args.next_service_identity.trim() !== String(info.cert).trim()) {
+      throw new Error('next_service_identity is not the certificate of this service');
+    }
     // A recovered service opens through the node (recovery shares, new identity): a host action.
     if (info.status === 'Recovering') return synod.hostAction('transition_service_to_open', args || {});
     if (info.status !== 'Opening') throw new Error(`the service is ${info.status}; it cannot be opened now`);
@@ -352,6 +359,10 @@ const actions = new Map([
     if (args.recovery_threshold !== undefined) checkInteger(args.recovery_threshold, 'recovery_threshold', 1, 254);
     if (args.recent_cose_proposals_window_size !== undefined) checkInteger(args.recent_cose_proposals_window_size, 'recent_cose_proposals_window_size', 1, 10000);
   }, (args) => updateServiceConfig(args))],
+  ['set_service_recent_cose_proposals_window_size', new Action((args) => {
+    checkType(args, 'object', 'args');
+    checkInteger(args.proposal_window_size, 'proposal_window_size', 1, 10000);
+  }, (args) => updateServiceConfig({ recent_cose_proposals_window_size: args.proposal_window_size }))],
   ['trigger_ledger_rekey', triggerAction('trigger_ledger_rekey')],
   ['trigger_recovery_shares_refresh', triggerAction('trigger_recovery_shares_refresh')],
   ['trigger_snapshot', triggerAction('trigger_snapshot')],
