@@ -68,6 +68,12 @@ export interface HostPort {
   peersChanged?(peers: ReadonlyMap<string, string>): void;
   /** enclave → host: fatal. An invariant broke; the node must stop (the host exits the process). */
   fatal?(message: string): void;
+  /** enclave → host: snapshotWritePending. Keep a snapshot entry (encrypted) until its evidence commits. */
+  snapshotWritePending?(seqno: number, entry: Uint8Array, evidenceSeqno: number): Promise<void>;
+  /** enclave → host: snapshotCommit. The evidence committed: append its receipt, name the file `.committed`. */
+  snapshotCommit?(seqno: number, evidenceSeqno: number, receiptJson: string): void;
+  /** enclave → host: snapshotDiscardAfter. Snapshots after `seqno` were rolled back. */
+  snapshotDiscardAfter?(seqno: number): void;
   /** enclave → host: log. */
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }

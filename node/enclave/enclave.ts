@@ -15,6 +15,8 @@ import { decodeFrame, encodeFrame } from '../consensus/wire.ts';
 import { decodeEntry, encodeEntry, leafFromDigests, LedgerSecret, type DecodedEntry } from '../ledger/index.ts';
 import type { RequestMessage, ResponseMessage } from '../boundary.ts';
 import { equalBytes } from '../crypto/hash.ts';
+import { EntryFlags } from '../ledger/index.ts';
+import { Snapshotter, serializeSnapshot, snapshotDigest, snapshotEvidenceWrite } from '../snapshot/index.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
@@ -38,7 +40,11 @@ export interface EnclaveOptions {
   consensusTickMs?: number;
   /** Overrides of the consensus core's limits (tests shrink timeouts). */
   raftLimits?: Partial<RaftLimits>;
+  /** The primary snapshots the store at the first signature this many transactions after the last one (CCF: 10,000). 0: never. */
+  snapshotTxInterval?: number;
 }
+
+export const SNAPSHOT_TX_INTERVAL_DEFAULT = 10_000;
 
 /** Default consensus tick: heartbeats every 50 ms, elections after 0.5–1 s of silence. */
 export const CONSENSUS_TICK_MS_DEFAULT = 50;
@@ -109,6 +115,7 @@ export class Enclave {
   private nextForwardId = 1;
   private readonly forwards = new Map<number, { resolve: (r: ResponseMessage) => void; timer: NodeJS.Timeout }>();
   private signaturePending = false;
+  private readonly snapshotter: Snapshotter | undefined;
 
   private constructor(
     private readonly secrets: EnclaveSecrets,
@@ -125,6 +132,8 @@ export class Enclave {
     this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem);
     this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve);
     this.tickMs = options.consensusTickMs ?? CONSENSUS_TICK_MS_DEFAULT;
+    const interval = options.snapshotTxInterval ?? SNAPSHOT_TX_INTERVAL_DEFAULT;
+    if (interval > 0) this.snapshotter = new Snapshotter(interval, 0);
     this.trusted = this.trustedNodes();
     this.durableSeqno = consensusState.entries.length;
     this.consensusImpl = this.createConsensus(consensusState.entries, consensusState.hardState, consensusState.commitSeqno);
@@ -479,9 +488,10 @@ export class Enclave {
     maxConflictVersion: number,
     claimsDigest: Uint8Array,
     isSignature: boolean,
+    flags = 0,
   ): void {
     const commitEvidenceDigest = this.ledgerSecret.commitEvidenceDigest(view, seqno);
-    const bytes = encodeEntry({ seqno, view, claimsDigest, commitEvidenceDigest, maxConflictVersion, maps }, this.ledgerSecret);
+    const bytes = encodeEntry({ seqno, view, claimsDigest, commitEvidenceDigest, maxConflictVersion, maps }, this.ledgerSecret, flags ? { flags } : {});
     const writeSetDigest = sha256(bytes);
     this.tree.append(leafFromDigests(writeSetDigest, commitEvidenceDigest, claimsDigest));
     this.history.record(seqno, writeSetDigest, claimsDigest);
@@ -544,15 +554,49 @@ export class Enclave {
     this.history.recordSignature({
       seqno, view, root, signature, nodeId: this.nodeId, nodeCertPem: this.secrets.nodeCertPem, coseSignature,
     });
-    this.appendEntry(seqno, view, result.maps, result.maxConflictVersion, ZERO_DIGEST, true);
+    // CCF: a signature a snapshot is taken at ends a ledger chunk.
+    const snapshotDue = this.bootstrapping === undefined && this.snapshotter?.dueAt(seqno) === true;
+    this.appendEntry(seqno, view, result.maps, result.maxConflictVersion, ZERO_DIGEST, true, snapshotDue ? EntryFlags.ForceLedgerChunkAfter : 0);
     this.unsignedCount = 0;
     this.unsignedSinceMs = undefined;
     this.metrics.signatures++;
+    if (snapshotDue) this.takeSnapshot(seqno, view);
+  }
+
+  /**
+   * The store right after the signature at `seqno`, as a CCF snapshot entry (private maps encrypted),
+   * and a transaction recording its digest as evidence (the digest is that transaction's claims, so its
+   * receipt proves the snapshot). The host keeps the entry; it becomes a `.committed` file with that
+   * receipt once the evidence commits.
+   */
+  private takeSnapshot(seqno: number, view: number): void {
+    const views: Array<{ view: number; startSeqno: number }> = [];
+    for (let s = 1, last = -1; s <= seqno; s++) {
+      const v = this.consensus.viewOf(s);
+      if (v !== undefined && v !== last) {
+        views.push({ view: v, startSeqno: s });
+        last = v;
+      }
+    }
+    const entry = serializeSnapshot({ store: this.store, seqno, view, tree: this.tree, secret: this.ledgerSecret, views });
+    const digest = snapshotDigest(entry);
+    const outcome = this.execute((tx) => snapshotEvidenceWrite(tx, entry, seqno), undefined, () => digest);
+    this.snapshotter!.recordEvidence(seqno, outcome.seqno!);
+    this.metrics.snapshots++;
+    this.host.snapshotWritePending?.(seqno, entry, outcome.seqno!).catch((error: Error) => this.host.log('warn', `snapshot at ${seqno}: ${error.message}`));
   }
 
   private onCommitAdvanced(seqno: number): void {
     this.store.compact(Math.min(seqno, this.store.version));
     this.host.ledgerCommit(seqno);
+    for (const done of this.snapshotter?.committedUpTo(seqno) ?? []) {
+      try {
+        const receipt = this.receipt(this.consensus.viewOf(done.evidenceSeqno)!, done.evidenceSeqno);
+        this.host.snapshotCommit?.(done.seqno, done.evidenceSeqno, JSON.stringify(receipt));
+      } catch (error) {
+        this.host.log('warn', `snapshot at ${done.seqno}: no receipt for its evidence (${(error as Error).message})`);
+      }
+    }
     this.metrics.commitSeqno = seqno;
     let kept = 0;
     for (const waiter of this.commitWaiters) {
@@ -697,6 +741,8 @@ export class Enclave {
     this.store.rollback(seqno);
     this.tree.truncate(seqno + 1);
     this.history.truncate(seqno);
+    this.snapshotter?.rollback(seqno);
+    this.host.snapshotDiscardAfter?.(seqno);
     this.unsignedCount = 0;
     this.unsignedSinceMs = undefined;
     const now = this.trustedNodes();

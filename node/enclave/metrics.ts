@@ -8,6 +8,7 @@ export class Metrics {
   conflicts = 0;
   ledgerBytes = 0;
   commitSeqno = 0;
+  snapshots = 0;
   readonly requests = new Map<string, number>();
   private readonly latencyCounts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   private latencySumMs = 0;

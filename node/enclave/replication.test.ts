@@ -11,11 +11,12 @@ import { Enclave } from './enclave.ts';
 import { Frontend, type NativeApp } from './frontend.ts';
 import { createJoinerIdentity, joinApp, secretsFromJoinResponse, type JoinResponseBody } from './join.ts';
 import { loggingApp } from '../apps/logging.ts';
+import { completeSnapshotFile, verifySnapshotFile } from '../snapshot/index.ts';
 import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, type ServiceInfo } from './tables.ts';
 
 interface SimNode {
   name: string;
-  host: HostPort & { entries: Uint8Array[]; enclave?: Enclave; down: boolean };
+  host: HostPort & { entries: Uint8Array[]; enclave?: Enclave; down: boolean; snapshots: Map<number, Uint8Array>; committedSnapshots: Uint8Array[] };
   enclave: Enclave;
   frontend: Frontend;
   cert: { certPem: string; privateKeyPem: string };
@@ -61,6 +62,14 @@ function memoryHost(net: Net, self: () => string): SimNode['host'] {
   const host: SimNode['host'] = {
     entries: [],
     down: false,
+    snapshots: new Map(),
+    committedSnapshots: [],
+    async snapshotWritePending(seqno, entry) {
+      host.snapshots.set(seqno, entry);
+    },
+    snapshotCommit(seqno, evidenceSeqno, receipt) {
+      host.committedSnapshots.push(completeSnapshotFile(host.snapshots.get(seqno)!, receipt));
+    },
     ledgerAppend(seqno, bytes) {
       host.entries.length = seqno - 1;
       host.entries.push(bytes);
@@ -89,7 +98,7 @@ const addresses = (i: number) => ({
   bindAddress: `127.0.0.1:${9000 + i}`, publishedAddress: `127.0.0.1:${9000 + i}`, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'],
   nodeToNode: { bindAddress: `127.0.0.1:${9100 + i}`, publishedAddress: `127.0.0.1:${9100 + i}` },
 });
-const options = { signatureTxCount: 100, signatureDelayMs: 20, consensusTickMs: 10, raftLimits: { electionTimeoutTicks: 10 } };
+const options = { signatureTxCount: 100, signatureDelayMs: 20, consensusTickMs: 10, raftLimits: { electionTimeoutTicks: 10 }, snapshotTxInterval: 15 };
 
 function apps(enclave: Enclave): NativeApp[] {
   return [loggingApp, joinApp(enclave)];
@@ -177,6 +186,13 @@ describe('replication between enclaves', () => {
       const r = await call(node, 'GET', '/app/log/private', undefined, user.certPem).catch(() => undefined);
       expect(r === undefined || r.status !== 500).toBe(true);
       expect(node.enclave.store.get('records', new Uint8Array([5, 0, 0, 0, 0, 0, 0, 0]))).toBeDefined();
+    }
+
+    // The primary took snapshots on the way (every 15 transactions here): committed, with a receipt
+    // for their evidence that verifies against the service certificate.
+    expect(primary.host.committedSnapshots.length).toBeGreaterThan(0);
+    for (const file of primary.host.committedSnapshots) {
+      expect(verifySnapshotFile(file, primary.enclave.serviceCertPem).seqno).toBeGreaterThan(0);
     }
 
     // A write sent to a backup is forwarded to the primary.

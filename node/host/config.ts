@@ -35,8 +35,12 @@ export interface NodeConfig {
   /** Length of a consensus tick in ms (heartbeat = 1 tick; election timeout = electionTimeoutTicks..2x). */
   consensusTickMs: number;
   electionTimeoutTicks: number;
+  /** Snapshot at the first signature this many transactions after the previous snapshot (0: never). */
+  snapshotTxInterval: number;
   /** Attestation platform for this node's evidence: virtual (insecure, development), snp, or auto. */
   platform: 'virtual' | 'snp' | 'auto';
+  /** Virtual platform only: the host data the node reports (hex, 32 bytes; default SHA-256 of ""). */
+  virtualHostData?: string;
   /** Only used when the data folder is empty: join the service of which a node listens at `target`. */
   join?: { target: string; serviceCertFile: string; retryIntervalMs: number };
   /** Only used when the data folder is empty: the service this node creates. */
@@ -93,6 +97,7 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
     nodeToNodeAddress: { host: n2nMatch[1]!, port: Number(n2nMatch[2]) },
     consensusTickMs: integer('consensusTickMs', c.consensusTickMs, 50, 1),
     electionTimeoutTicks: integer('electionTimeoutTicks', c.electionTimeoutTicks, 10, 2),
+    snapshotTxInterval: integer('snapshotTxInterval', c.snapshotTxInterval, 10_000, 0),
     platform,
     ledgerDir: c.ledgerDir === undefined ? join(dataDir, 'ledger') : path('ledgerDir', c.ledgerDir),
     rpcAddress: { host: match[1]!, port: Number(match[2]) },
@@ -105,6 +110,10 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   if (c.publishedAddress !== undefined) config.publishedAddress = String(c.publishedAddress);
   if (c.serviceCertFile !== undefined) config.serviceCertFile = path('serviceCertFile', c.serviceCertFile);
   if (c.statusFile !== undefined) config.statusFile = path('statusFile', c.statusFile);
+  if (c.virtualHostData !== undefined) {
+    if (typeof c.virtualHostData !== 'string' || !/^[0-9a-f]{64}$/.test(c.virtualHostData)) throw new ConfigError('virtualHostData must be 64 lowercase hex digits');
+    config.virtualHostData = c.virtualHostData;
+  }
   if (c.nodeToNodePublishedAddress !== undefined) config.nodeToNodePublishedAddress = String(c.nodeToNodePublishedAddress);
   if (c.genesis !== undefined) config.genesis = parseGenesis(c.genesis, path);
   if (c.join !== undefined) {

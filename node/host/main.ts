@@ -29,6 +29,7 @@ import { createJoinerIdentity, joinApp, secretsFromJoinResponse, type JoinReques
 import type { EnclaveSecrets } from '../enclave/sealing.ts';
 import { produceNodeEvidence } from '../attestation/node-evidence.ts';
 import { PeerTransport } from './peers.ts';
+import { SnapshotFiles } from './snapshots.ts';
 
 const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
@@ -109,7 +110,11 @@ async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpc
   const join = config.join!;
   const serviceCertPem = readFileSync(join.serviceCertFile, 'utf8');
   const identity = await createJoinerIdentity();
-  const evidence = await produceNodeEvidence({ platform: config.platform, nodePublicKeyDer: identity.nodeKey.publicKeyDer });
+  const evidence = await produceNodeEvidence({
+    platform: config.platform,
+    nodePublicKeyDer: identity.nodeKey.publicKeyDer,
+    ...(config.virtualHostData ? { virtualHostData: config.virtualHostData } : {}),
+  });
   if (!evidence.secure) log('warn', `attestation: platform ${evidence.platform} is INSECURE (development only); measurement ${evidence.measurement}`);
   const body: JoinRequestBody = {
     node_info_network: {
@@ -206,6 +211,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     // The RPC port must be known before the join: it is published in the node's record.
     joined = await joinService(config, nodeAddresses, nodeAddresses.publishedAddress);
   }
+  const snapshots = await SnapshotFiles.open(join(config.dataDir, 'snapshots'), { log });
   let transport: PeerTransport | undefined;
   let peers: ReadonlyMap<string, string> = new Map();
   const host: HostPort = {
@@ -216,6 +222,18 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ledgerRead: (seqno) => files.readEntry(seqno),
     sealedWrite: async (blob) => writeDurable(sealedPath, blob),
     consensusStateWrite: async (bytes) => writeDurable(consensusStatePath, bytes),
+    snapshotWritePending: async (seqno, entry, evidenceSeqno) => {
+      await snapshots.writePending(seqno, entry, evidenceSeqno);
+    },
+    snapshotCommit: (seqno, evidenceSeqno, receipt) => {
+      snapshots.commit(seqno, evidenceSeqno, receipt).then(
+        (name) => log('info', `snapshot ${name} committed`),
+        (error: Error) => log('warn', `snapshot at ${seqno}: ${error.message}`),
+      );
+    },
+    snapshotDiscardAfter: (seqno) => {
+      snapshots.discardPendingAfter(seqno).catch((error: Error) => log('warn', `snapshots after ${seqno}: ${error.message}`));
+    },
     peerSend: (to, frame) => transport?.send(to, frame) ?? false,
     peersChanged: (next) => {
       peers = next;
@@ -234,6 +252,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
       signatureTxCount: config.signatureTxCount,
       signatureDelayMs: config.signatureDelayMs,
       consensusTickMs: config.consensusTickMs,
+      snapshotTxInterval: config.snapshotTxInterval,
       raftLimits: { electionTimeoutTicks: config.electionTimeoutTicks, appendRetryTicks: Math.max(2, Math.floor(config.electionTimeoutTicks / 2)) },
     },
     sealingKey,

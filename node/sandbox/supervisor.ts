@@ -53,7 +53,11 @@ export async function startNode(config: Record<string, unknown> & { dataDir: str
   });
   const status = await new Promise<NodeStatus>((resolveReady, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`node did not start within ${READY_TIMEOUT_MS} ms; see ${logFile}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // A node that never became ready is not left running behind the caller's back.
+      child.kill('SIGKILL');
+      reject(new Error(`node did not start within ${READY_TIMEOUT_MS} ms; see ${logFile}`));
+    }, READY_TIMEOUT_MS);
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       const newline = buffered.indexOf('\n');

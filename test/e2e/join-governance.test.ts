@@ -1,0 +1,92 @@
+// Joining an Open service is governed: a node whose attestation is not trusted is refused with a clear
+// error; once members trust its host data by vote it may ask again, and it stays Pending until members
+// vote transition_node_to_trusted; then it receives the secrets, catches up and votes in the quorum.
+// Removing it by vote takes it out of the configuration again.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { action, createGovernanceClient, proposal, removeNode, transitionNodeToTrusted } from '@synod/client';
+import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
+import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
+
+const HOST_DATA = 'ab'.repeat(32);
+
+describe('joining an open service by governance', () => {
+  let cluster: Cluster;
+  let joiner: NodeProcess | undefined;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 1 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await joiner?.kill('SIGTERM');
+    await cluster?.stop();
+  });
+
+  it('refuses an untrusted attestation, then admits the node once members trust it, and removes it by vote', async () => {
+    const gov = createGovernanceClient({
+      url: `https://${cluster.nodes[0]!.rpcAddress}`,
+      serviceCert: cluster.serviceCert,
+      member: { certPem: readFileSync(join(cluster.common, 'member0_cert.pem'), 'utf8'), keyPem: readFileSync(join(cluster.common, 'member0_privk.pem'), 'utf8') },
+    });
+    const passed = async (...actions: ReturnType<typeof action>[]): Promise<void> => {
+      const p = await gov.propose(proposal(...actions));
+      const info = p.proposalState === 'Accepted' ? p : await gov.vote(p.proposalId);
+      expect(info.proposalState).toBe('Accepted');
+    };
+    const config = {
+      dataDir: join(cluster.workspace, 'joiner'),
+      rpcAddress: '127.0.0.1:0',
+      nodeToNodeAddress: '127.0.0.1:0',
+      nativeApps: ['logging'],
+      virtualHostData: HOST_DATA,
+      join: { target: cluster.nodes[0]!.rpcAddress, serviceCertFile: join(cluster.common, 'service_cert.pem') },
+    };
+    const refused = await startNode(config).then(() => 'started', (e: Error) => e.message);
+    expect(refused).toMatch(/exited/);
+    const log = readFileSync(join(config.dataDir, 'node.log'), 'utf8');
+    expect(log).toMatch(/join refused .*VIRTUAL_HOST_DATA_UNTRUSTED|join refused .*host data/);
+    expect(existsSync(join(config.dataDir, 'sealed_secrets.bin'))).toBe(false);
+
+    await passed(action('add_virtual_host_data', { host_data: HOST_DATA }));
+    const starting = startNode(config);
+    const anonymous = cluster.anonymousClient(0);
+    const pending = await waitFor('the joiner to be Pending', async () => {
+      const nodes = (await anonymous.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string }> }>().nodes;
+      return nodes.find((n) => n.status === 'Pending')?.node_id;
+    });
+    // Pending: it is not a voter and has not received anything.
+    await new Promise((r) => setTimeout(r, 500));
+    await passed(transitionNodeToTrusted(pending));
+    joiner = await starting;
+    expect(joiner.status.nodeId).toBe(pending);
+
+    const user = cluster.userClient(0);
+    const write = await user.request('POST', '/app/log/private', { id: 5, msg: 'replicated to the new node' });
+    expect(write.status).toBe(200);
+    const txid = String(write.headers['x-ms-ccf-transaction-id']);
+    const { HttpsClient } = await import('../helpers/https.ts');
+    const onJoiner = new HttpsClient({ url: `https://${joiner.status.rpcAddress}`, ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey });
+    await waitFor('the write to commit on the joiner', async () => {
+      const s = (await onJoiner.request('GET', `/app/tx?transaction_id=${txid}`)).json<{ status: string }>().status;
+      return s === 'Committed' ? true : undefined;
+    });
+    expect((await onJoiner.request('GET', '/app/log/private?id=5')).json<{ msg: string }>().msg).toBe('replicated to the new node');
+
+    // Removed by vote: the configuration shrinks back to the first node, which keeps committing alone.
+    await passed(removeNode(pending));
+    const after = await user.request('POST', '/app/log/private', { id: 6, msg: 'after removal' });
+    expect(after.status).toBe(200);
+    await waitFor('commit without the removed node', async () => {
+      const s = (await user.request('GET', `/app/tx?transaction_id=${after.headers['x-ms-ccf-transaction-id']}`)).json<{ status: string }>().status;
+      return s === 'Committed' ? true : undefined;
+    });
+    const nodes = (await anonymous.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string }> }>().nodes;
+    expect(nodes.find((n) => n.node_id === pending)?.status ?? 'Removed').not.toBe('Trusted');
+    user.close();
+    onJoiner.close();
+    anonymous.close();
+  }, 120_000);
+});
