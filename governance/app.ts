@@ -36,7 +36,8 @@ import { JwtTables } from '../node/enclave/auth/jwt.ts';
 import { GovTables } from './tables.ts';
 import { checkAndRecordProposalReplay, proposalIdFor, recordGovernanceRequest, verifyGovernanceRequest, type Expected, type GovRequest } from './requests.ts';
 import { createProposal, readProposal, readProposalInfo, removeFinishedProposals, submitBallot, withdrawProposal, type ProposalInfo } from './proposals.ts';
-import { ConstitutionError, GovTriggers, StaleSandboxError, loadSandbox, readConstitution, resolveWith, validateWith, type GovSandbox } from './constitution.ts';
+import { ConstitutionError, GovTriggers, StaleSandboxError, disposeSandbox, loadBallotApps, loadConstitutionApp, readConstitution, resolveWith, validateWith, type GovSandbox } from './constitution.ts';
+import type { JsApp } from '../node/js/index.ts';
 
 export const GOV_API_VERSIONS = ['2023-06-01-preview', '2024-07-01'] as const;
 
@@ -114,18 +115,18 @@ interface Prepared {
   loadError?: string;
 }
 
-/** The ballot-less sandbox of the current constitution, kept between proposals. */
-let cachedSandbox: GovSandbox | undefined;
+/**
+ * The current constitution's sandbox, kept between requests (its module state persists between calls,
+ * as one interpreter per app does for apps). Ballots get fresh sandboxes each time.
+ */
+let cachedConstitution: { source: string; app: JsApp } | undefined;
 
-async function sandboxFor(constitution: string, ballots: string[]): Promise<{ sandbox: GovSandbox; cached: boolean }> {
-  if (ballots.length === 0 && cachedSandbox?.constitution === constitution) return { sandbox: cachedSandbox, cached: true };
-  const sandbox = await loadSandbox(constitution, ballots);
-  if (ballots.length === 0) {
-    // The previous one is not disposed: a request prepared with it may not have run yet (GC frees it).
-    cachedSandbox = sandbox;
-    return { sandbox, cached: true };
-  }
-  return { sandbox, cached: false };
+async function constitutionApp(source: string): Promise<JsApp> {
+  if (cachedConstitution?.source === source) return cachedConstitution.app;
+  const app = await loadConstitutionApp(source);
+  // The previous one is not disposed: a request prepared with it may not have run yet (GC frees it).
+  cachedConstitution = { source, app };
+  return app;
 }
 
 function committedConstitution(enclave: Enclave): string | undefined {
@@ -138,9 +139,10 @@ async function prepareSandbox(enclave: Enclave, ballots: string[]): Promise<Prep
   const constitution = committedConstitution(enclave);
   if (constitution === undefined) return { loadError: 'No constitution is set - proposals cannot be evaluated' };
   try {
-    const { sandbox, cached } = await sandboxFor(constitution, ballots);
-    // Dropped once the request's transaction has run (it runs in the continuation of this promise).
-    if (!cached) setTimeout(() => sandbox.app.dispose(), 0);
+    const [app, ballotApps] = await Promise.all([constitutionApp(constitution), loadBallotApps(ballots)]);
+    const sandbox: GovSandbox = { constitution, app, ballots: ballotApps };
+    // Ballot sandboxes are dropped once the request's transaction has run (in this promise's continuation).
+    if (ballotApps.size > 0) setTimeout(() => disposeSandbox(sandbox, true), 0);
     return { sandbox };
   } catch (error) {
     return { loadError: (error as Error).message };

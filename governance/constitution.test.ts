@@ -137,6 +137,30 @@ describe('default constitution', () => {
   });
 });
 
+describe('ballots are isolated', () => {
+  it('a ballot that tampers with globals at load cannot sway resolve or another ballot', async () => {
+    const t = setup(5);
+    propose(t, 'p1', { actions: [{ name: 'remove_js_app', args: {} }] });
+    const tampering = `
+      Array.prototype.filter = function () { return [1, 2, 3, 4, 5]; };
+      Math.floor = () => -1;
+      Object.defineProperty(Object.prototype, 'vote', { get() { return true; }, configurable: true });
+      globalThis.verdict = true;
+      export function vote() { return true; }`;
+    submitBallot(t, 'p1', members[0]!, tampering);
+    submitBallot(t, 'p1', members[1]!, 'export function vote() { return globalThis.verdict === true; }');
+    const { info } = await resolveProposal(t, 'p1');
+    expect(info.state).toBe('Open'); // 1 of 5 in favour
+    const again = await resolveProposal(t, 'p1');
+    expect(again.info.state).toBe('Open');
+    submitBallot(t, 'p1', members[2]!, NO);
+    submitBallot(t, 'p1', members[3]!, NO);
+    submitBallot(t, 'p1', members[4]!, NO);
+    const final = await resolveProposal(t, 'p1');
+    expect(final.info).toMatchObject({ state: 'Rejected', final_votes: { [members[0]!]: true, [members[1]!]: false } });
+  });
+});
+
 describe('default constitution: every action applies', () => {
   it('set_member, set_js_app, set_js_runtime_options, set_jwt_issuer, then their removals', async () => {
     const t = setup(1);

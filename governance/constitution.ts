@@ -169,9 +169,9 @@ export function writeConstitution(tx: Tx, source: string): void {
   tx.map(GovTables.constitution).set(UNIT_KEY, jsonBytes(source));
 }
 
-const WRAPPER = `import * as constitution from './constitution.js';
-BALLOT_IMPORTS
-const ballots = [BALLOT_NAMES];
+// The constitution and each ballot run in sandboxes of their own, as CCF evaluates each ballot in its
+// own context: a ballot's code cannot change the globals the constitution (or another ballot) sees.
+const CONSTITUTION_WRAPPER = `import * as constitution from './constitution.js';
 let actions = [];
 globalThis.synod = Object.freeze({ hostAction(name, args) {
   if (typeof name !== 'string') throw new TypeError('synod.hostAction: name must be a string');
@@ -182,10 +182,6 @@ export function resolve(request) {
   const a = request.body.json();
   return { body: { result: constitution.resolve(a.proposal, a.proposerId, a.votes, a.proposalId) } };
 }
-export function vote(request) {
-  const a = request.body.json();
-  return { body: { result: ballots[a.index](a.proposal, a.proposerId) } };
-}
 export function apply(request) {
   const a = request.body.json();
   actions = [];
@@ -194,40 +190,77 @@ export function apply(request) {
 }
 `;
 
-const FUNCTIONS = ['validate', 'resolve', 'vote', 'apply'] as const;
-type Fn = (typeof FUNCTIONS)[number];
+const BALLOT_WRAPPER = `import { vote as ballot } from './ballot.js';
+export function vote(request) {
+  const a = request.body.json();
+  return { body: { result: ballot(a.proposal, a.proposerId) } };
+}
+`;
+
+type Fn = 'validate' | 'resolve' | 'vote' | 'apply';
+
+function endpointsFor(fns: readonly Fn[], module: string): Record<string, unknown> {
+  const endpoints: Record<string, unknown> = {};
+  for (const fn of fns) {
+    endpoints[`/${fn}`] = { post: { js_module: module, js_function: fn, authn_policies: ['no_auth'], forwarding_required: 'never', mode: 'readwrite' } };
+  }
+  return endpoints;
+}
 
 /**
- * A sandbox holding a constitution and some ballot modules, loaded ahead of a transaction (loading is
- * asynchronous; running it is not). Its functions run synchronously against any Tx.
+ * The constitution's sandbox and one sandbox per distinct ballot script, loaded ahead of a transaction
+ * (loading is asynchronous; running them is not). Their functions run synchronously against any Tx.
  */
 export interface GovSandbox {
   readonly constitution: string;
-  readonly ballots: readonly string[];
   readonly app: JsApp;
+  /** Ballot script → its sandbox. */
+  readonly ballots: ReadonlyMap<string, JsApp>;
 }
 
-/** Loads the constitution and the given ballot modules into one sandbox. */
-export async function loadSandbox(constitution: string, ballots: readonly string[] = []): Promise<GovSandbox> {
-  const unique = [...new Set(ballots)];
-  const imports = unique.map((_, i) => `import { vote as ballot${i} } from './ballot${i}.js';`).join('\n');
-  const names = unique.map((_, i) => `ballot${i}`).join(', ');
-  const endpoints: Record<string, unknown> = {};
-  for (const fn of FUNCTIONS) {
-    endpoints[`/${fn}`] = { post: { js_module: 'gov.js', js_function: fn, authn_policies: ['no_auth'], forwarding_required: 'never', mode: 'readwrite' } };
-  }
+/** Loads the constitution into a sandbox of its own. */
+export async function loadConstitutionApp(constitution: string): Promise<JsApp> {
   try {
-    const app = await loadJsApp({
-      metadata: { endpoints },
-      modules: [
-        { name: 'gov.js', module: WRAPPER.replace('BALLOT_IMPORTS', imports).replace('BALLOT_NAMES', names) },
-        { name: 'constitution.js', module: constitution },
-        ...unique.map((module, i) => ({ name: `ballot${i}.js`, module })),
-      ],
+    return await loadJsApp({
+      metadata: { endpoints: endpointsFor(['validate', 'resolve', 'apply'], 'gov.js') },
+      modules: [{ name: 'gov.js', module: CONSTITUTION_WRAPPER }, { name: 'constitution.js', module: constitution }],
     });
-    return { constitution, ballots: unique, app };
   } catch (error) {
-    throw new ConstitutionError(`the constitution or a ballot does not load: ${(error as Error).message}`);
+    throw new ConstitutionError(`the constitution does not load: ${(error as Error).message}`);
+  }
+}
+
+/** Loads each distinct ballot script into a sandbox of its own. */
+export async function loadBallotApps(ballots: readonly string[]): Promise<Map<string, JsApp>> {
+  const apps = new Map<string, JsApp>();
+  for (const script of new Set(ballots)) {
+    try {
+      apps.set(script, await loadJsApp({
+        metadata: { endpoints: endpointsFor(['vote'], 'gov.js') },
+        modules: [{ name: 'gov.js', module: BALLOT_WRAPPER }, { name: 'ballot.js', module: script }],
+      }));
+    } catch (error) {
+      throw new BallotLoadError(`a ballot does not load: ${(error as Error).message}`);
+    }
+  }
+  return apps;
+}
+
+/** Loads the constitution and the given ballots. */
+export async function loadSandbox(constitution: string, ballots: readonly string[] = []): Promise<GovSandbox> {
+  const [app, ballotApps] = await Promise.all([loadConstitutionApp(constitution), loadBallotApps(ballots)]);
+  return { constitution, app, ballots: ballotApps };
+}
+
+export function disposeSandbox(sandbox: GovSandbox, keepConstitution = false): void {
+  if (!keepConstitution) sandbox.app.dispose();
+  for (const app of sandbox.ballots.values()) app.dispose();
+}
+
+export class BallotLoadError extends ConstitutionError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BallotLoadError';
   }
 }
 
@@ -286,7 +319,7 @@ export async function validateProposal(tx: Tx, proposal: string): Promise<Valida
   try {
     return validateWith(sandbox, tx, proposal);
   } finally {
-    sandbox.app.dispose();
+    disposeSandbox(sandbox);
   }
 }
 
@@ -317,13 +350,13 @@ export function resolveWith(sandbox: GovSandbox, tx: Tx, proposalId: string): Re
   if (info.state !== 'Open') throw new ConstitutionError(`proposal ${proposalId} is ${info.state}, not Open`);
   const proposal = fromUtf8(body);
   const members = Object.keys(info.ballots);
-  const indexes = members.map((m) => sandbox.ballots.indexOf(info.ballots[m]!));
-  if (indexes.includes(-1)) throw new StaleSandboxError(`the sandbox lacks a ballot of proposal ${proposalId}`);
+  const ballotApps = members.map((m) => sandbox.ballots.get(info.ballots[m]!));
+  if (ballotApps.includes(undefined)) throw new StaleSandboxError(`the sandbox lacks a ballot of proposal ${proposalId}`);
   const { app } = sandbox;
   const votes: Array<{ member_id: string; vote: boolean }> = [];
   const voteFailures: Record<string, Failure> = {};
   members.forEach((member, i) => {
-    const out = call(app, 'vote', tx, { index: indexes[i], proposal, proposerId: info.proposer_id });
+    const out = call(ballotApps[i]!, 'vote', tx, { proposal, proposerId: info.proposer_id });
     if (!out.ok) voteFailures[member] = out.failure;
     else if (typeof (out.value as { result?: unknown }).result !== 'boolean') voteFailures[member] = { reason: 'vote did not return a boolean' };
     else votes.push({ member_id: member, vote: (out.value as { result: boolean }).result });
@@ -401,6 +434,6 @@ export async function resolveProposal(tx: Tx, proposalId: string): Promise<Resol
   try {
     return resolveWith(sandbox, tx, proposalId);
   } finally {
-    sandbox.app.dispose();
+    disposeSandbox(sandbox);
   }
 }
