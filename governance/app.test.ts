@@ -159,6 +159,12 @@ describe('/gov on a node', () => {
     const late = await vote(members[2]!, openId);
     expect(late.status).toBe(400);
     expect(late.body.error.code).toBe('ProposalNotOpen');
+    const version = enclave.store.version;
+    const again = await signedPost(members[1]!, `/gov/members/proposals/${openId}:withdraw`, new Uint8Array(0), 'withdrawal', openId);
+    expect(again.body).toMatchObject({ proposalId: openId, proposalState: 'Withdrawn' });
+    expect(enclave.store.version).toBe(version); // nothing written
+    const unknown = await signedPost(members[1]!, `/gov/members/proposals/${'0'.repeat(64)}:withdraw`, new Uint8Array(0), 'withdrawal', '0'.repeat(64));
+    expect(unknown.status).toBe(204);
   });
 
   it('validate refuses an invalid action with its description', async () => {

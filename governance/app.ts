@@ -248,11 +248,15 @@ export function governanceApp(enclave: Enclave): NativeApp {
     const proposalId = ctx.params.proposalId!;
     const request = verify(ctx, { msgType: 'withdrawal', proposalId });
     if (isResponse(request)) return request;
-    if (readProposalInfo(ctx.tx, proposalId) === undefined) return { status: 204 };
+    const before = readProposalInfo(ctx.tx, proposalId);
+    if (before === undefined) return { status: 204 };
     const withdrawn = withdrawProposal(ctx.tx, proposalId, request.memberId);
     if (!withdrawn.ok) return govError(withdrawn.status, withdrawn.code, withdrawn.message);
-    removeFinishedProposals(ctx.tx, proposalId);
-    recordGovernanceRequest(ctx.tx, request);
+    // Withdrawing again answers the proposal as it is and writes nothing (as CCF).
+    if (before.state === 'Open') {
+      removeFinishedProposals(ctx.tx, proposalId);
+      recordGovernanceRequest(ctx.tx, request);
+    }
     return { body: proposalToApi(proposalId, withdrawn.info) };
   });
 
