@@ -6,7 +6,7 @@ import { Enclave } from '../node/enclave/enclave.ts';
 import { Frontend } from '../node/enclave/frontend.ts';
 import { Tables, UNIT_KEY, parseJsonBytes, utf8 } from '../node/enclave/tables.ts';
 import { createIdentity, idFromCertificate } from '../node/crypto/certs.ts';
-import { governanceApp } from './app.ts';
+import { governanceApp, govReadEndpoint, registerGovEndpoints } from './app.ts';
 import { createMember, type TestMember } from './testing.ts';
 import { GovTables } from './tables.ts';
 import { defaultConstitution } from './default-constitution.ts';
@@ -80,6 +80,9 @@ function serviceStatus(): string {
   return parseJsonBytes<{ status: string }>(enclave.store.get(Tables.serviceInfo, UNIT_KEY)!).status;
 }
 
+// Another module's /gov endpoint (as governance/recovery adds its own).
+registerGovEndpoints(() => [govReadEndpoint('/gov/test/{name}:echo', (ctx) => ({ body: { name: ctx.params.name } }))]);
+
 beforeAll(async () => {
   members = await Promise.all([createMember('member0'), createMember('member1', 'P-256'), createMember('member2')]);
   stranger = await createMember('stranger');
@@ -109,6 +112,8 @@ describe('/gov on a node', () => {
     expect((await call('GET', '/gov/service/constitution')).body).toBe(defaultConstitution());
     expect((await call('GET', '/gov/service/nodes')).body.value).toMatchObject([{ nodeId: enclave.nodeId, status: 'Trusted' }]);
     expect((await call('GET', '/gov/members/proposals')).body).toEqual({ value: [] });
+    expect((await call('GET', '/gov/test/abc:echo')).body).toEqual({ name: 'abc' });
+    expect((await call('GET', '/gov/test/abc:echo', undefined, {}, '')).status).toBe(400);
   });
 
   it('an Accepted member cannot propose; it acks the state digest and becomes Active', async () => {

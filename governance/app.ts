@@ -210,6 +210,14 @@ function memberInfo(tx: Tx, id: string): Record<string, unknown> | undefined {
 
 // ---- the app ---------------------------------------------------------------------------------------
 
+/** More /gov endpoints from other modules (governance/recovery's), served by governanceApp. */
+const extraEndpoints: Array<(enclave: Enclave) => Endpoint[]> = [];
+
+/** Adds endpoints to every governance app created afterwards (call at import time). */
+export function registerGovEndpoints(factory: (enclave: Enclave) => Endpoint[]): void {
+  extraEndpoints.push(factory);
+}
+
 export function governanceApp(enclave: Enclave): NativeApp {
   const rootAtRead = (tx: Tx): Uint8Array => {
     const size = Math.min(tx.readVersion, enclave.tree.size);
@@ -522,6 +530,7 @@ export function governanceApp(enclave: Enclave): NativeApp {
       create, withdraw, ballot, listProposals, getProposal, getActions, getBallot,
       getStateDigest, updateStateDigest, ackStateDigest,
       serviceInfo, constitution, javascriptApp, members, member, users, user, nodes, node, joinPolicy, jwk,
+      ...extraEndpoints.flatMap((factory) => factory(enclave)),
     ],
   };
 }
