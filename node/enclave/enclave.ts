@@ -71,6 +71,8 @@ export interface EnclaveInit {
   genesis?: GenesisConfig;
   /** A node that joined: the service's secrets, received from the primary after it was trusted. */
   joined?: EnclaveSecrets;
+  /** A node that joined: the service's nodes (id → node-to-node address) as the primary listed them. */
+  joinPeers?: ReadonlyMap<string, string>;
   addresses: NodeAddresses;
   /** The consensus hard state (term, vote) the host kept, if any (hostile input: validated). */
   consensusState?: Uint8Array;
@@ -116,6 +118,8 @@ export class Enclave {
   private readonly forwards = new Map<number, { resolve: (r: ResponseMessage) => void; timer: NodeJS.Timeout }>();
   private signaturePending = false;
   private readonly snapshotter: Snapshotter | undefined;
+  /** Peers known before this node's store lists any node (a joiner: from the join answer). */
+  private bootstrapPeers: ReadonlyMap<string, string> = new Map();
 
   private constructor(
     private readonly secrets: EnclaveSecrets,
@@ -203,6 +207,10 @@ export class Enclave {
     const enclave = new Enclave(secrets, host, init.options, { store, tree, history }, {
       entries, hardState, commitSeqno: replayed.commitSeqno,
     });
+    if (init.joinPeers) {
+      enclave.bootstrapPeers = init.joinPeers;
+      enclave.announcePeers();
+    }
     if (lastSeqno === 0 && genesis) {
       enclave.bootstrapGenesis(genesis);
       host.log('info', `service created by node ${nodeId}`);
@@ -796,8 +804,9 @@ export class Enclave {
   /** Tells the host where the other nodes listen for node-to-node traffic. */
   private announcePeers(): void {
     if (!this.host.peersChanged) return;
-    const peers = new Map<string, string>();
-    for (const [id, info] of this.nodeInfos()) {
+    const known = this.nodeInfos();
+    const peers = new Map<string, string>(known.size === 0 ? this.bootstrapPeers : []);
+    for (const [id, info] of known) {
       if (id === this.nodeId || (info.status !== 'Trusted' && info.status !== 'Retired')) continue;
       const address = info.node_to_node_interface?.published_address;
       if (address) peers.set(id, address);

@@ -35,6 +35,8 @@ export interface JoinResponseBody {
     endorsed_certificate: string;
     service_key: { curve: KeyPair['curve']; private_key_pem: string };
     ledger_secret: string;
+    /** The service's trusted nodes and where they take node-to-node traffic (the joiner's first peers). */
+    nodes: Array<{ node_id: string; node_to_node_address: string }>;
   };
 }
 
@@ -142,10 +144,9 @@ export function joinApp(enclave: Enclave): NativeApp {
         if (existing) {
           status = parseJsonBytes<NodeInfo>(existing).status;
         } else {
-          let evidence;
+          let verified;
           try {
-            evidence = evidenceFromQuoteInfo(body.quote_info);
-            checkJoinEvidence(ctx.tx, evidence, caller.publicKeyDer);
+            verified = checkJoinEvidence(ctx.tx, evidenceFromQuoteInfo(body.quote_info), caller.publicKeyDer);
           } catch (error) {
             throw toJoinRpcError(error);
           }
@@ -156,6 +157,7 @@ export function joinApp(enclave: Enclave): NativeApp {
             cert: endorsedCertPem,
             status,
             quote_info: body.quote_info,
+            code_digest: verified.measurement,
             rpc_interfaces: body.node_info_network.rpc_interfaces,
             node_to_node_interface: body.node_info_network.node_to_node_interface,
           };
@@ -171,12 +173,35 @@ export function joinApp(enclave: Enclave): NativeApp {
             endorsed_certificate: endorsedCertPem,
             service_key: { curve: secrets.serviceKey.curve, private_key_pem: secrets.serviceKey.privateKeyPem },
             ledger_secret: Buffer.from(secrets.ledgerSecret).toString('base64'),
+            nodes: trustedPeers(ctx.tx, caller.nodeId),
           };
         }
         return { status: 200, body: answer };
       },
     }],
   };
+}
+
+function trustedPeers(tx: EndpointContext['tx'], except: string): Array<{ node_id: string; node_to_node_address: string }> {
+  const out: Array<{ node_id: string; node_to_node_address: string }> = [];
+  tx.map(Tables.nodesInfo).forEach((value, key) => {
+    const id = fromUtf8(key);
+    const info = parseJsonBytes<NodeInfo>(value);
+    const address = info.node_to_node_interface?.published_address;
+    if (id !== except && info.status === 'Trusted' && address) out.push({ node_id: id, node_to_node_address: address });
+  });
+  return out;
+}
+
+/** Joiner side: the service's nodes from a Trusted answer (validated), to reach them before any entry arrives. */
+export function peersFromJoinResponse(answer: JoinResponseBody): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const node of answer.network_info?.nodes ?? []) {
+    if (typeof node?.node_id === 'string' && /^[0-9a-f]{64}$/.test(node.node_id) && typeof node.node_to_node_address === 'string' && ADDRESS_RE.test(node.node_to_node_address)) {
+      peers.set(node.node_id, node.node_to_node_address);
+    }
+  }
+  return peers;
 }
 
 /** Joiner side: the secrets in a Trusted answer, with this node's own key (validated: hostile input). */

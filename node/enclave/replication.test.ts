@@ -9,7 +9,7 @@ import { createIdentity, certificateDer } from '../crypto/certs.ts';
 import { produceVirtualNodeEvidence } from '../attestation/node-evidence.ts';
 import { Enclave } from './enclave.ts';
 import { Frontend, type NativeApp } from './frontend.ts';
-import { createJoinerIdentity, joinApp, secretsFromJoinResponse, type JoinResponseBody } from './join.ts';
+import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinResponseBody } from './join.ts';
 import { loggingApp } from '../apps/logging.ts';
 import { completeSnapshotFile, verifySnapshotFile } from '../snapshot/index.ts';
 import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, type ServiceInfo } from './tables.ts';
@@ -148,7 +148,7 @@ async function network(size: number): Promise<{ net: Net; user: { certPem: strin
     let name = '';
     const host = memoryHost(net, () => name);
     const enclave = await Enclave.start({
-      host, options, sealingKey, ledger: { entries: [] }, addresses: a, joined: secretsFromJoinResponse(joined, identity.nodeKey),
+      host, options, sealingKey, ledger: { entries: [] }, addresses: a, joined: secretsFromJoinResponse(joined, identity.nodeKey), joinPeers: peersFromJoinResponse(joined),
     });
     host.enclave = enclave;
     name = enclave.nodeId;

@@ -25,7 +25,7 @@ import { JsAppManager } from '../enclave/jsapp.ts';
 import { readBundleDir } from '../../app-sdk/src/bundle.ts';
 import { governanceApp } from '../../governance/app.ts';
 import { quotesApp } from '../enclave/quotes.ts';
-import { createJoinerIdentity, joinApp, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
+import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
 import type { EnclaveSecrets } from '../enclave/sealing.ts';
 import { produceNodeEvidence } from '../attestation/node-evidence.ts';
 import { PeerTransport } from './peers.ts';
@@ -106,7 +106,7 @@ function addresses(config: NodeConfig, n2nPort: number): NodeAddresses {
 }
 
 /** POST /node/join until the service trusts this node (or refuses it for good). */
-async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpcPublished: string): Promise<EnclaveSecrets> {
+async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpcPublished: string): Promise<{ secrets: EnclaveSecrets; peers: Map<string, string> }> {
   const join = config.join!;
   const serviceCertPem = readFileSync(join.serviceCertFile, 'utf8');
   const identity = await createJoinerIdentity();
@@ -149,7 +149,7 @@ async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpc
       const parsed = JSON.parse(answer.text) as JoinResponseBody;
       if (parsed.node_status === 'Trusted') {
         log('info', `joined: node ${parsed.node_id} is trusted`);
-        return secretsFromJoinResponse(parsed, identity.nodeKey);
+        return { secrets: secretsFromJoinResponse(parsed, identity.nodeKey), peers: peersFromJoinResponse(parsed) };
       }
       state = `node ${parsed.node_id} is ${parsed.node_status}; waiting for members to trust it (transition_node_to_trusted)`;
     } else if (answer.status >= 400 && answer.status < 500 && answer.status !== 429) {
@@ -206,9 +206,8 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
       );
     });
   };
-  let joined: EnclaveSecrets | undefined;
+  let joined: { secrets: EnclaveSecrets; peers: Map<string, string> } | undefined;
   if (!sealed && ledger.entries.length === 0 && config.join) {
-    // The RPC port must be known before the join: it is published in the node's record.
     joined = await joinService(config, nodeAddresses, nodeAddresses.publishedAddress);
   }
   const snapshots = await SnapshotFiles.open(join(config.dataDir, 'snapshots'), { log });
@@ -259,7 +258,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(sealed ? { sealed } : {}),
     ledger,
     ...(genesis && !joined ? { genesis } : {}),
-    ...(joined ? { joined } : {}),
+    ...(joined ? { joined: joined.secrets, joinPeers: joined.peers } : {}),
     ...(consensusState ? { consensusState } : {}),
     addresses: nodeAddresses,
   });

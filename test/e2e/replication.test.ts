@@ -45,6 +45,10 @@ describe('a 3-node network under load loses its primary', () => {
     const valueTxid = new Map<string, string>();
     const acks: number[] = [];
     let dirtyReads = 0;
+    const statuses = new Map<string, number>();
+    const count = (what: string): void => {
+      statuses.set(what, (statuses.get(what) ?? 0) + 1);
+    };
     let stopping = false;
     const t0 = performance.now();
     const now = (): number => performance.now() - t0;
@@ -76,7 +80,11 @@ describe('a 3-node network under load loses its primary', () => {
           const target = live[n % live.length]!;
           const op: Operation = { client: c, kind: 'write', key: String(key), value, invokedAt: now(), completedAt: undefined };
           history.push(op);
-          const r = await clientFor(target).request('POST', '/app/log/public', { id: key, msg: value }).catch(() => undefined);
+          const r = await clientFor(target).request('POST', '/app/log/public', { id: key, msg: value }).catch((e: Error) => {
+            count(`write error ${e.message.slice(0, 60)}`);
+            return undefined;
+          });
+          if (r) count(`write ${r.status}${r.status === 200 ? '' : ` ${r.text().slice(0, 80)}`}`);
           const txid = r?.status === 200 ? String(r.headers['x-ms-ccf-transaction-id']) : undefined;
           if (!txid) continue; // indefinite: it may or may not have happened
           acks.push(now());
@@ -126,7 +134,7 @@ describe('a 3-node network under load loses its primary', () => {
 
     const before = acks.filter((t) => t <= killedAt);
     const after = acks.filter((t) => t > killedAt);
-    expect(before.length).toBeGreaterThan(10);
+    expect(before.length, JSON.stringify([...statuses])).toBeGreaterThan(10);
     expect(after.length).toBeGreaterThan(10);
     const gapMs = after[0]! - before[before.length - 1]!;
     console.log(`failover: primary killed at ${killedAt.toFixed(0)} ms; new primary seen at +${(electedAt - killedAt).toFixed(0)} ms; ` +
