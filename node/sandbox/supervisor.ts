@@ -29,7 +29,10 @@ export interface NodeProcess {
 }
 
 /** Writes `config` to `<dataDir>/node.json`, starts a node on it and waits until it serves requests. */
-export async function startNode(config: Record<string, unknown> & { dataDir: string }, options: { echo?: boolean } = {}): Promise<NodeProcess> {
+export async function startNode(
+  config: Record<string, unknown> & { dataDir: string },
+  options: { echo?: boolean; env?: Record<string, string> } = {},
+): Promise<NodeProcess> {
   mkdirSync(config.dataDir, { recursive: true });
   const configFile = join(config.dataDir, 'node.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -40,6 +43,7 @@ export async function startNode(config: Record<string, unknown> & { dataDir: str
   const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', NODE_MAIN, '--config', configFile], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   child.stderr!.on('data', (chunk: Buffer) => {
     log.write(chunk);

@@ -1,16 +1,19 @@
-// Joining an Open service is governed: a node whose attestation is not trusted is refused with a clear
-// error; once members trust its host data by vote it may ask again, and it stays Pending until members
+// Joining an Open service is governed: a node whose measurement is not trusted is refused with a clear
+// error; once members trust its measurement by vote it may ask again, and it stays Pending until members
 // vote transition_node_to_trusted; then it receives the secrets, catches up and votes in the quorum.
-// Removing it by vote takes it out of the configuration again.
+// `synod verify-service` then verifies both nodes' attestations offline. Removing the node by vote takes
+// it out of the configuration again.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action, createGovernanceClient, proposal, removeNode, transitionNodeToTrusted } from '@synod/client';
 import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
+import { verifyServiceCommand } from '../../client/src/cli/verify-service.ts';
 import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
 
-const HOST_DATA = 'ab'.repeat(32);
+/** Another build's measurement (the virtual platform lets a launcher state it; nothing hardware-backed). */
+const OTHER_MEASUREMENT = 'ab'.repeat(32);
 
 describe('joining an open service by governance', () => {
   let cluster: Cluster;
@@ -41,17 +44,17 @@ describe('joining an open service by governance', () => {
       rpcAddress: '127.0.0.1:0',
       nodeToNodeAddress: '127.0.0.1:0',
       nativeApps: ['logging'],
-      virtualHostData: HOST_DATA,
       join: { target: cluster.nodes[0]!.rpcAddress, serviceCertFile: join(cluster.common, 'service_cert.pem') },
     };
-    const refused = await startNode(config).then(() => 'started', (e: Error) => e.message);
+    const env = { SYNOD_VIRTUAL_MEASUREMENT: OTHER_MEASUREMENT };
+    const refused = await startNode(config, { env }).then(() => 'started', (e: Error) => e.message);
     expect(refused).toMatch(/exited/);
     const log = readFileSync(join(config.dataDir, 'node.log'), 'utf8');
-    expect(log).toMatch(/join refused .*VIRTUAL_HOST_DATA_UNTRUSTED|join refused .*host data/);
+    expect(log).toMatch(/join refused .*VIRTUAL_MEASUREMENT_UNTRUSTED/);
     expect(existsSync(join(config.dataDir, 'sealed_secrets.bin'))).toBe(false);
 
-    await passed(action('add_virtual_host_data', { host_data: HOST_DATA }));
-    const starting = startNode(config);
+    await passed(action('add_virtual_measurement', { measurement: OTHER_MEASUREMENT }));
+    const starting = startNode(config, { env });
     const anonymous = cluster.anonymousClient(0);
     const pending = await waitFor('the joiner to be Pending', async () => {
       const nodes = (await anonymous.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string }> }>().nodes;
@@ -74,6 +77,14 @@ describe('joining an open service by governance', () => {
       return s === 'Committed' ? true : undefined;
     });
     expect((await onJoiner.request('GET', '/app/log/private?id=5')).json<{ msg: string }>().msg).toBe('replicated to the new node');
+
+    // The whole network's attestation checks out offline, and only with both measurements expected.
+    const out: string[] = [];
+    const sink = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t) };
+    const verifyArgs = ['--server', cluster.nodes[0]!.rpcAddress, '--service-cert', join(cluster.common, 'service_cert.pem'), '--json'];
+    const ownMeasurement = (await anonymous.request('GET', '/node/quotes/self')).json<{ measurement: string }>().measurement;
+    expect(await verifyServiceCommand([...verifyArgs, '--expect-measurement', ownMeasurement, '--expect-measurement', OTHER_MEASUREMENT], sink), out.join('')).toBe(0);
+    expect(await verifyServiceCommand([...verifyArgs, '--expect-measurement', ownMeasurement], sink)).toBe(1);
 
     // Removed by vote: the configuration shrinks back to the first node, which keeps committing alone.
     await passed(removeNode(pending));
