@@ -240,4 +240,24 @@ describe('replication between enclaves', () => {
     expect(primary.enclave.store.get('records', new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0]))).toBeUndefined();
     expect(primary.enclave.store.get('records', new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]))).toBeDefined();
   }, 60_000);
+
+  it('retiring the primary in one transaction hands over to a caught-up node, which keeps committing', async () => {
+    const { net, user } = await network(3);
+    const primary = net.primary()!;
+    const retired = primary.enclave.execute((tx) => {
+      const key = new TextEncoder().encode(primary.name);
+      const info = parseJsonBytes<Record<string, unknown>>(tx.map(Tables.nodesInfo).get(key)!);
+      tx.map(Tables.nodesInfo).set(key, jsonBytes({ ...info, status: 'Retired' }));
+    });
+    expect(retired.seqno).toBeDefined();
+    await net.until('another primary', () => net.primary() !== undefined && net.primary() !== primary, 10_000);
+    const next = net.primary()!;
+    expect(next.enclave.consensus.configurations().at(-1)!.voters).not.toContain(primary.name);
+    expect(next.enclave.txStatus(Number(retired.txid!.split('.')[0]), retired.seqno!)).toBe('Committed');
+    const write = await call(next, 'POST', '/app/log/private', { id: 11, msg: 'after hand-over' }, user.certPem);
+    expect(write.status).toBe(200);
+    const seq = Number(write.headers['x-ms-ccf-transaction-id']!.split('.')[1]);
+    await net.until('commit by the two remaining nodes', () => next.enclave.consensus.commitSeqno >= seq);
+    expect(primary.enclave.consensus.isPrimary()).toBe(false);
+  }, 60_000);
 });
