@@ -5,7 +5,8 @@
 // history is linearizable, and the killed node restarts from its data folder and catches up.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyReceipt } from '@synod/client';
+import { join } from 'node:path';
+import { auditLedger, verifyReceipt } from '@synod/client';
 import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
 import { checkLinearizable, type Operation } from '../helpers/linearizability.ts';
 import type { HttpsClient } from '../helpers/https.ts';
@@ -181,6 +182,16 @@ describe('a 3-node network under load loses its primary', () => {
     expect(read.json<{ msg: string }>().msg).toBe('after restart');
     const nodes = (await restarted.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string; primary: boolean }> }>();
     expect(nodes.nodes.filter((n) => n.status === 'Trusted')).toHaveLength(3);
+
+    // The independent auditor in client/ accepts each node's ledger: several views, signatures by
+    // different primaries, a configuration change per join.
+    for (const node of cluster.nodes) {
+      const report = await auditLedger(join(node.config.dataDir, 'ledger'), { serviceCert: cluster.serviceCert });
+      expect(report.failure, node.config.dataDir).toBeUndefined();
+      expect(report.ok).toBe(true);
+      expect(report.counts.views).toBeGreaterThanOrEqual(3);
+      expect(report.counts.signaturesVerified).toBe(report.counts.signatures);
+    }
     writer.close();
     restarted.close();
   }, 90_000);
