@@ -1,0 +1,342 @@
+// Disaster recovery, the node's side (CCF: "Disaster recovery" — public recovery, then private recovery
+// once members submit enough recovery shares).
+//
+// 1. Public replay: a node started from the previous service's ledger files, without its ledger secret,
+//    reads every entry's public domain. Integrity is checked as far as public data allows, and that is
+//    all of it up to the last signature: each Merkle leaf commits to the SHA-256 of the whole entry
+//    (ciphertext and GCM tag included) and to its commit-evidence digest, so recomputing every signed
+//    root and verifying the last signature (by a node the ledger records, endorsed by the previous
+//    service identity) authenticates every byte before it. Entries after the last signature were never
+//    committed and are dropped. Only the GCM tags cannot be checked until the secret is recovered.
+// 2. The recovering service continues the same history (seqnos go on, in a new view) under a new
+//    service identity and a ledger secret of its own; entries of the previous service stay encrypted
+//    under the previous secret. LedgerSecretChain picks the secret by seqno, so one object encrypts,
+//    decrypts and derives commit evidence for the whole ledger.
+// 3. Private restore: once the members' shares unwrap the previous ledger secrets, every previous entry
+//    is decrypted (and now its tag checked), its private writes replayed in order, and the private maps
+//    installed in the live store with their original versions. Nothing private is written to the ledger
+//    again: a restarted node decrypts the previous entries itself with the chain it unsealed.
+
+import { X509Certificate, createPublicKey } from 'node:crypto';
+import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
+import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
+import { verifyDigest } from '../crypto/keys.ts';
+import { certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
+import { decodeEntry, leafFromDigests, LedgerSecret, LedgerFormatError, type DecodedEntry } from '../ledger/index.ts';
+import type { Store } from '../kv/index.ts';
+import type { StoreSnapshot } from '../kv/types.ts';
+import { isPublicMap } from '../kv/store.ts';
+import type { MerkleTree } from '../merkle/tree.ts';
+import { LedgerCorruptError } from '../errors.ts';
+import type { TransactionHistory } from './history.ts';
+import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables.ts';
+import { issueRecoveryShares, type LedgerSecretRange } from '../../governance/recovery/shares.ts';
+import { RecoveryTables } from '../../governance/recovery/tables.ts';
+import type { Enclave } from './enclave.ts';
+
+export type { LedgerSecretRange };
+
+// ---- ledger secrets by seqno ---------------------------------------------------------------------
+
+/**
+ * Several ledger secrets, each encrypting the entries from its start seqno on. A range whose key is not
+ * known (the previous service's, before recovery) refuses to decrypt. Behaves as a LedgerSecret, so the
+ * ledger codec, replay and the enclave use it unchanged.
+ */
+export class LedgerSecretChain extends LedgerSecret {
+  #ranges: Array<{ startSeqno: number; secret: LedgerSecret | undefined }>;
+
+  /** `latest` encrypts from `latestStartSeqno`; `previous` (oldest first) the seqnos before it. */
+  constructor(latest: Uint8Array, latestStartSeqno: number, previous: readonly LedgerSecretRange[] = []) {
+    super(latest);
+    if (!Number.isSafeInteger(latestStartSeqno) || latestStartSeqno < 1) throw new Error('a ledger secret starts at a seqno ≥ 1');
+    this.#ranges = [];
+    if (latestStartSeqno > 1 && (previous.length === 0 || previous[0]!.startSeqno !== 1)) this.#ranges.push({ startSeqno: 1, secret: undefined });
+    for (const p of previous) {
+      const last = this.#ranges[this.#ranges.length - 1];
+      if (last && p.startSeqno <= last.startSeqno) throw new Error('previous ledger secrets must be in seqno order');
+      if (p.startSeqno >= latestStartSeqno) throw new Error('a previous ledger secret starts after the latest one');
+      this.#ranges.push({ startSeqno: p.startSeqno, secret: new LedgerSecret(p.key) });
+    }
+    this.#ranges.push({ startSeqno: latestStartSeqno, secret: new LedgerSecret(latest) });
+  }
+
+  /** Installs recovered previous secrets (oldest first), replacing the unknown range before the latest. */
+  installPrevious(previous: readonly LedgerSecretRange[]): void {
+    const latest = this.#ranges[this.#ranges.length - 1]!;
+    const next = new LedgerSecretChain(latest.secret!.exportKey(), latest.startSeqno, previous);
+    this.#ranges = next.#ranges;
+  }
+
+  /** Whether every range's secret is known. */
+  get complete(): boolean {
+    return this.#ranges.every((r) => r.secret !== undefined);
+  }
+
+  /** Known secrets with their start seqnos, oldest first (for sealing and recovery shares). */
+  ranges(): LedgerSecretRange[] {
+    return this.#ranges.filter((r) => r.secret).map((r) => ({ startSeqno: r.startSeqno, key: r.secret!.exportKey() }));
+  }
+
+  secretFor(seqno: number): LedgerSecret {
+    let found: { startSeqno: number; secret: LedgerSecret | undefined } | undefined;
+    for (const r of this.#ranges) if (r.startSeqno <= seqno) found = r;
+    if (!found?.secret) {
+      throw new LedgerFormatError('LEDGER_DECRYPT_FAILED', `entry ${seqno} was written by the previous service: its ledger secret is not recovered yet`);
+    }
+    return found.secret;
+  }
+
+  override commitEvidence(view: number, seqno: number): string {
+    return this.secretFor(seqno).commitEvidence(view, seqno);
+  }
+
+  override commitEvidenceDigest(view: number, seqno: number): Uint8Array {
+    return this.secretFor(seqno).commitEvidenceDigest(view, seqno);
+  }
+
+  override encrypt(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array } {
+    return this.secretFor(ivSeqno(iv)).encrypt(iv, plaintext, aad);
+  }
+
+  override decrypt(iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array {
+    return this.secretFor(ivSeqno(iv)).decrypt(iv, tag, ciphertext, aad);
+  }
+}
+
+/** The IV starts with the seqno, u64 little-endian (node/ledger/entry.ts). */
+function ivSeqno(iv: Uint8Array): number {
+  let seqno = 0;
+  for (let i = 7; i >= 0; i--) seqno = seqno * 256 + iv[i]!;
+  return seqno;
+}
+
+// ---- public replay of the previous ledger ----------------------------------------------------------
+
+export interface PublicReplayContext {
+  store: Store;
+  tree: MerkleTree;
+  history: TransactionHistory;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The previous service's certificate, if the operator gave it: the ledger must be that service's. */
+  previousServiceCertPem?: string;
+  /** Called for each accepted entry (up to the last signature), after it is applied. */
+  onEntry?: (entry: DecodedEntry, bytes: Uint8Array, isSignature: boolean) => void;
+}
+
+export interface PublicReplayResult {
+  /** The last signature's seqno: the recovered history ends there. */
+  lastSeqno: number;
+  lastView: number;
+  /** Entries dropped after the last signature (never committed). */
+  droppedEntries: number;
+  /** The previous service's certificate, as its ledger records it. */
+  previousServiceCertPem: string;
+  /** The accepted entries' bytes, seqno 1..lastSeqno (for the private restore). */
+  entries: Uint8Array[];
+}
+
+/** Replays the public domains of a previous service's ledger (hostile input) up to its last signature. */
+export function replayPublicLedger(ledger: LedgerReadMessage, ctx: PublicReplayContext): PublicReplayResult {
+  const decoded: Array<{ stored: StoredEntryMessage; entry: DecodedEntry; signature?: SignatureRecord }> = [];
+  let previousView = 0;
+  for (let index = 0; index < ledger.entries.length; index++) {
+    const stored = ledger.entries[index]!;
+    let entry: DecodedEntry;
+    try {
+      entry = decodeEntry(stored.bytes);
+      if (entry.isSnapshot) throw new Error('a snapshot entry inside the ledger');
+      if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
+      if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
+    } catch (error) {
+      // Damage: recovery keeps what the last signature before it covers.
+      ctx.log('warn', `recovery: previous ledger damaged at ${stored.file}:${stored.offset} (${(error as Error).message}); keeping what is signed before it`);
+      break;
+    }
+    previousView = entry.view;
+    const raw = unitValue(entry, Tables.signatures);
+    decoded.push({ stored, entry, ...(raw ? { signature: parseJsonBytes<SignatureRecord>(raw) } : {}) });
+  }
+  let lastSignature = -1;
+  for (let i = decoded.length - 1; i >= 0 && lastSignature < 0; i--) if (decoded[i]!.signature) lastSignature = i;
+  if (lastSignature < 0) throw new Error('recovery: the previous ledger holds no signature transaction: nothing of it was committed');
+  const kept = decoded.slice(0, lastSignature + 1);
+  const entries: Uint8Array[] = [];
+  for (let i = 0; i < kept.length; i++) {
+    const { stored, entry, signature } = kept[i]!;
+    if (signature) checkSignature(stored, entry, signature, ctx, i === kept.length - 1);
+    const writeSetDigest = sha256(stored.bytes);
+    ctx.store.applyWrites(entry.seqno, entry.publicMaps);
+    ctx.tree.append(leafFromDigests(writeSetDigest, entry.commitEvidenceDigest, entry.claimsDigest));
+    ctx.history.record(entry.seqno, writeSetDigest, entry.claimsDigest);
+    if (signature) {
+      ctx.history.recordSignature({
+        seqno: entry.seqno, view: entry.view, root: Buffer.from(signature.root, 'hex'),
+        signature: new Uint8Array(Buffer.from(signature.sig, 'base64')), nodeId: signature.node, nodeCertPem: signature.cert,
+      });
+    }
+    entries.push(stored.bytes);
+    ctx.onEntry?.(entry, stored.bytes, signature !== undefined);
+  }
+  const service = ctx.store.get(Tables.serviceInfo, UNIT_KEY);
+  const previousServiceCertPem = service ? parseJsonBytes<{ cert?: string }>(service).cert : undefined;
+  if (!previousServiceCertPem) throw new Error('recovery: the previous ledger records no service certificate');
+  const last = kept[kept.length - 1]!.entry;
+  const dropped = ledger.entries.length - kept.length;
+  if (dropped > 0) ctx.log('warn', `recovery: dropping ${dropped} uncommitted entr${dropped === 1 ? 'y' : 'ies'} after the last signature at seqno ${last.seqno}`);
+  return { lastSeqno: last.seqno, lastView: last.view, droppedEntries: dropped, previousServiceCertPem, entries };
+}
+
+function checkSignature(stored: StoredEntryMessage, entry: DecodedEntry, signature: SignatureRecord, ctx: PublicReplayContext, verify: boolean): void {
+  const fail = (detail: string): never => {
+    throw new LedgerCorruptError(stored.file, stored.offset, `recovery: signature transaction at seqno ${entry.seqno}: ${detail}`);
+  };
+  if (signature.seqno !== entry.seqno || signature.view !== entry.view) fail('records another transaction id');
+  const root = ctx.tree.root();
+  if (toHex(root) !== signature.root) fail('the Merkle root of the entries before it does not match the signed root');
+  if (!verify) return;
+  let publicKey: Uint8Array;
+  try {
+    publicKey = certificatePublicKeyDer(signature.cert);
+  } catch {
+    return fail('its node certificate does not parse');
+  }
+  if (nodeIdFromPublicKeyDer(publicKey) !== signature.node) fail('node id does not match the certificate');
+  const info = ctx.store.get(Tables.nodesInfo, new TextEncoder().encode(signature.node));
+  if (!info || parseJsonBytes<{ cert?: string }>(info).cert !== signature.cert) fail(`signed by ${signature.node}, not a node the ledger records with that certificate`);
+  if (!verifyDigest(publicKey, root, new Uint8Array(Buffer.from(signature.sig, 'base64')))) fail('node signature is invalid');
+  // The signer was endorsed by the service the ledger names, and that is the one the operator expects.
+  const service = ctx.store.get(Tables.serviceInfo, UNIT_KEY);
+  const serviceCert = service ? parseJsonBytes<{ cert?: string }>(service).cert : undefined;
+  if (!serviceCert) fail('the ledger records no service certificate');
+  if (ctx.previousServiceCertPem !== undefined && !samePem(ctx.previousServiceCertPem, serviceCert!)) {
+    fail('the ledger belongs to another service than the previous service certificate given');
+  }
+  let endorsed = false;
+  try {
+    endorsed = new X509Certificate(signature.cert).verify(createPublicKey(serviceCert!));
+  } catch {
+    endorsed = false;
+  }
+  if (!endorsed) fail('the signing node is not endorsed by the previous service identity');
+}
+
+function samePem(a: string, b: string): boolean {
+  try {
+    return new X509Certificate(a).raw.equals(new X509Certificate(b).raw);
+  } catch {
+    return false;
+  }
+}
+
+function unitValue(entry: DecodedEntry, name: string): Uint8Array | undefined {
+  const map = entry.publicMaps.find((m) => m.name === name);
+  return map?.writes.find(([key]) => equalBytes(key, UNIT_KEY))?.[1];
+}
+
+// ---- private restore --------------------------------------------------------------------------------
+
+export type PrivateState = Map<string, Map<string, [Uint8Array, Uint8Array, number]>>;
+
+/**
+ * Decrypts the previous entries (seqno 1..n, as replayPublicLedger kept them) with the recovered secrets
+ * and replays their private writes. Every tag and commit-evidence digest is checked: a wrong secret
+ * fails here, before anything is installed.
+ */
+export function restorePrivateState(entries: readonly Uint8Array[], secret: LedgerSecret): PrivateState {
+  const state: PrivateState = new Map();
+  for (let i = 0; i < entries.length; i++) {
+    const entry = decodeEntry(entries[i]!, secret);
+    if (!entry.authenticated || entry.seqno !== i + 1) throw new Error(`recovery: entry ${i + 1} does not authenticate under the recovered ledger secret`);
+    if (!equalBytes(secret.commitEvidenceDigest(entry.view, entry.seqno), entry.commitEvidenceDigest)) {
+      throw new Error(`recovery: entry ${entry.seqno}: commit evidence does not match the recovered ledger secret`);
+    }
+    for (const map of entry.privateMaps ?? []) {
+      let m = state.get(map.name);
+      if (!m) state.set(map.name, (m = new Map()));
+      for (const [key, value] of map.writes) m.set(Buffer.from(key).toString('hex'), [key, value, entry.seqno]);
+      for (const key of map.removes) m.delete(Buffer.from(key).toString('hex'));
+    }
+  }
+  return state;
+}
+
+/** Installs restored private maps in the live store (public maps untouched; versions kept). */
+export function installPrivateState(store: Store, state: PrivateState): void {
+  const snapshot: StoreSnapshot = store.snapshot();
+  const maps = snapshot.maps.filter((m) => isPublicMap(m.name) || !state.has(m.name));
+  for (const [name, entries] of state) {
+    if (isPublicMap(name) || entries.size === 0) continue;
+    maps.push({ name, entries: [...entries.values()] });
+  }
+  maps.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  store.restore({ version: snapshot.version, maps });
+}
+
+// ---- the recovery session of a recovering node ------------------------------------------------------
+
+/**
+ * What a node started in recovery keeps until the members' shares arrive: its ledger secret chain (the
+ * previous range unknown), the previous entries, and, between the share that completes recovery and
+ * the commit of that transaction, what to install.
+ */
+export interface RecoverySession {
+  chain: LedgerSecretChain;
+  /** Previous service's entries, seqno 1..previousLastSeqno. */
+  previousEntries: Uint8Array[];
+  previousLastSeqno: number;
+  previousServiceCertPem: string;
+  pending?: { previous: LedgerSecretRange[]; state: PrivateState };
+  /** Set once the private state is installed. */
+  restored: boolean;
+}
+
+const sessions = new WeakMap<object, RecoverySession>();
+
+export function recoverySessionOf(enclave: object): RecoverySession | undefined {
+  return sessions.get(enclave);
+}
+
+/**
+ * Binds a session to a recovering enclave: once the transaction that completes recovery applies (it
+ * writes the new recovery shares), the recovered secrets join the chain, the private state is
+ * installed, and `onRestored` runs (the enclave reseals its secrets with the chain).
+ */
+export function attachRecoverySession(enclave: Enclave, session: RecoverySession, onRestored: (ranges: LedgerSecretRange[]) => void): void {
+  sessions.set(enclave, session);
+  enclave.onMapsWritten((maps) => {
+    if (!session.pending || !maps.some((m) => m.name === RecoveryTables.recoveryShares)) return;
+    const { previous, state } = session.pending;
+    session.pending = undefined;
+    session.chain.installPrevious(previous);
+    installPrivateState(enclave.store, state);
+    session.restored = true;
+    onRestored(session.chain.ranges());
+  });
+}
+
+/**
+ * Reissues recovery shares when governance asks (trigger_recovery_shares_refresh, trigger_ledger_rekey,
+ * a member activated) or when what they depend on changes (recovery threshold, encryption keys,
+ * members), on the primary of an Open service. `secrets` gives the service's ledger secrets.
+ */
+export function watchRecoveryShareRefresh(enclave: Enclave, secrets: () => LedgerSecretRange[], log: (level: 'info' | 'warn' | 'error', message: string) => void): void {
+  const watched = new Set<string>([Tables.govTriggers, Tables.serviceConfig, Tables.memberEncryptionKeys, Tables.memberInfo]);
+  let scheduled = false;
+  enclave.onMapsWritten((maps) => {
+    if (scheduled || !maps.some((m) => watched.has(m.name)) || !enclave.isPrimary()) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (!enclave.isPrimary()) return;
+      const service = enclave.store.get(Tables.serviceInfo, UNIT_KEY);
+      if (!service || parseJsonBytes<{ status?: string }>(service).status !== 'Open') return;
+      try {
+        const issued = enclave.execute((tx) => issueRecoveryShares(tx, secrets(), { includeAccepted: true }));
+        log('info', `recovery: issued ${issued.value} recovery share(s)`);
+      } catch (error) {
+        log('warn', `recovery: shares not reissued: ${(error as Error).message}`);
+      }
+    });
+  });
+}
