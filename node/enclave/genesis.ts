@@ -13,6 +13,7 @@ import { Tables, UNIT_KEY, jsonBytes, utf8, type NodeInfo, type ServiceInfo } fr
 import { defaultConstitution } from '../../governance/default-constitution.ts';
 import { produceVirtualNodeEvidence, type NodeEvidence } from '../attestation/node-evidence.ts';
 import { trustOwnEvidence } from '../attestation/trust-tables.ts';
+import { issueRecoveryShares } from '../../governance/recovery/shares.ts';
 
 export interface GenesisConfig {
   members: Array<{ certPem: string; encryptionPublicKeyPem?: string; memberData?: unknown }>;
@@ -110,5 +111,7 @@ export function genesisTransaction(config: GenesisConfig, secrets: EnclaveSecret
     // Members start Accepted (above) and become Active by acking the state digest; proposals are
     // judged by this constitution, stored as CCF does (a JSON string under the unit key).
     tx.map('public:ccf.gov.constitution').set(UNIT_KEY, jsonBytes(config.constitution ?? defaultConstitution()));
+    // Members with an encryption key are recovery members: each gets a share of the ledger secret's wrapping key.
+    issueRecoveryShares(tx, [{ startSeqno: 1, key: secrets.ledgerSecret }], { includeAccepted: true });
   };
 }
