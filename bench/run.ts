@@ -5,7 +5,11 @@
 //
 //   npm run bench -- [--seconds 5] [--concurrency 1,8,32,128] [--value-bytes 256] [--app js|native|both]
 //                    [--reads] [--skip-writes] [--load-workers 2] [--client raw|node]
-//                    [--reads-tool clients|wrk] [--wrk-path <path>] [--json]
+//                    [--reads-tool clients|wrk] [--wrk-path <path>] [--rounds 1] [--json]
+//
+// --rounds N: every point is measured N times per app, the apps' nodes all running and taking turns
+// (order alternating), and the table shows medians; JS/native is the median of per-round ratios. On a
+// shared machine this is what makes the two apps' figures comparable.
 //
 // --client: the load workers' HTTPS client: `raw` (bench/raw-client.ts, default) or `node` (node:https, as
 // before; it costs the client more CPU per request than the node spends serving it, so for reads it
@@ -229,12 +233,15 @@ async function main(): Promise<void> {
       client: { type: 'string', default: 'raw' },
       'reads-tool': { type: 'string', default: 'clients' },
       'wrk-path': { type: 'string', default: '/app/log/public/anonymous?id={id}' },
+      rounds: { type: 'string', default: '1' },
     },
   });
   const seconds = Number(values.seconds);
   const concurrencies = values.concurrency.split(',').map(Number);
   const valueBytes = Number(values['value-bytes']);
   const loadWorkers = Number(values['load-workers']);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error('--rounds must be in 1..100');
   if (!Number.isInteger(loadWorkers) || loadWorkers < 1 || loadWorkers > 16) throw new Error('--load-workers must be in 1..16');
   if (!['js', 'native', 'both'].includes(values.app)) throw new Error('--app must be js, native or both');
   if (!['raw', 'node'].includes(values.client)) throw new Error('--client must be raw or node');
@@ -255,60 +262,102 @@ async function main(): Promise<void> {
     log(`  ${name.padEnd(34)} node ${nodeOps.toFixed(0).padStart(9)}  noble ${nobleOps.toFixed(0).padStart(9)}  ratio ${(nodeOps / nobleOps).toFixed(1)}×`);
   }
   const apps: LoggingApp[] = values.app === 'both' ? ['native', 'js'] : [values.app as LoggingApp];
-  const results: Array<RunResult & { app: LoggingApp; kind: 'write' | 'read' }> = [];
-  for (const app of apps) {
-    log(`\nStarting a one-node service on 127.0.0.1 with the ${app} logging app (${seconds} s per point, ${valueBytes}-byte values, ` +
-      `${client} clients${values.reads && wrkReads ? `, reads by wrk on ${wrkPath}` : ''}) …`);
-    const net = await startTestNetwork({}, app);
-    try {
+  type Result = RunResult & { app: LoggingApp; kind: 'write' | 'read'; round: number };
+  const samples: Result[] = [];
+  // Every app's node runs for the whole benchmark, and each point is measured for each app in turn
+  // (order alternating by round), so that a comparison is taken under the same machine conditions.
+  log(`\nStarting one-node services on 127.0.0.1 with the ${apps.join(' and ')} logging app (${seconds} s per point, ` +
+    `${rounds} round(s), ${valueBytes}-byte values, ${client} clients${values.reads && wrkReads ? `, reads by wrk on ${wrkPath}` : ''}) …`);
+  const nets = new Map<LoggingApp, Awaited<ReturnType<typeof startTestNetwork>>>();
+  try {
+    for (const app of apps) nets.set(app, await startTestNetwork({}, app));
+    const point = async (app: LoggingApp, kind: 'write' | 'read', concurrency: number, round: number): Promise<void> => {
+      const net = nets.get(app)!;
       const url = `https://${net.node.status.rpcAddress}`;
       const cert = readFileSync(`${net.common}/user0_cert.pem`, 'utf8');
       const key = readFileSync(`${net.common}/user0_privk.pem`, 'utf8');
-      for (const concurrency of values['skip-writes'] ? [] : concurrencies) {
-        const result = await withNodeCpu(net.node.status.pid, () => runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, false, loadWorkers, client));
-        results.push({ ...result, app, kind: 'write' });
-        log(`  ${app.padEnd(6)} write c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
-          `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
-          `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  node CPU ${result.nodeCpuUsPerRequest?.toFixed(0)} µs/req  (errors ${result.errors})`);
-      }
-      if (values.reads) {
-        const readMap = wrkReads ? 'public' : 'private';
+      const result = await withNodeCpu(net.node.status.pid, () => kind === 'read' && wrkReads
+        ? runWrk(url, wrkPath, concurrency, seconds, loadWorkers)
+        : runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, kind === 'read', loadWorkers, client));
+      samples.push({ ...result, app, kind, round });
+      log(`  ${app.padEnd(6)} ${kind.padEnd(5)} c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
+        `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  ` +
+        (kind === 'write' ? `commit p50 ${result.commitP50Ms.toFixed(1)} ms  p99 ${result.commitP99Ms.toFixed(1)} ms  ` : '') +
+        `node CPU ${result.nodeCpuUsPerRequest?.toFixed(0)} µs/req  (errors ${result.errors})${rounds > 1 ? `  [round ${round}]` : ''}`);
+    };
+    const order = (round: number): LoggingApp[] => (round % 2 === 1 ? apps : [...apps].reverse());
+    for (const concurrency of values['skip-writes'] ? [] : concurrencies) {
+      for (let round = 1; round <= rounds; round++) for (const app of order(round)) await point(app, 'write', concurrency, round);
+    }
+    if (values.reads) {
+      const readMap = wrkReads ? 'public' : 'private';
+      const skipNativeWrk = wrkReads && wrkPath.startsWith('/app/log/public/anonymous');
+      if (skipNativeWrk && apps.includes('native')) log('  native: no unauthenticated read endpoint; wrk reads skipped (pass --wrk-path to read another path)');
+      const readers = apps.filter((app) => !(skipNativeWrk && app === 'native'));
+      for (const app of readers) {
+        const net = nets.get(app)!;
         for (let id = 0; id < READ_KEYS; id++) await net.user.post(`/app/log/${readMap}`, { id, msg: 'x'.repeat(valueBytes) });
-        if (wrkReads && app === 'native' && wrkPath.startsWith('/app/log/public/anonymous')) {
-          log(`  native: no unauthenticated read endpoint; wrk reads skipped (pass --wrk-path to read another path)`);
-        }
-        for (const concurrency of wrkReads && app === 'native' && wrkPath.startsWith('/app/log/public/anonymous') ? [] : concurrencies) {
-          const result = await withNodeCpu(net.node.status.pid, () => wrkReads
-            ? runWrk(url, wrkPath, concurrency, seconds, loadWorkers)
-            : runLoad(url, net.serviceCert, cert, key, concurrency, seconds, valueBytes, true, loadWorkers, client));
-          results.push({ ...result, app, kind: 'read' });
-          log(`  ${app.padEnd(6)} read  c=${String(concurrency).padStart(4)}  ${result.throughputPerSecond.toFixed(0).padStart(6)}/s  ` +
-            `p50 ${result.latencyP50Ms.toFixed(2)} ms  p99 ${result.latencyP99Ms.toFixed(2)} ms  node CPU ${result.nodeCpuUsPerRequest?.toFixed(0)} µs/req  (errors ${result.errors})`);
+      }
+      for (const concurrency of concurrencies) {
+        for (let round = 1; round <= rounds; round++) {
+          for (const app of order(round).filter((a) => readers.includes(a))) await point(app, 'read', concurrency, round);
         }
       }
-    } finally {
-      await net.stop();
+    }
+  } finally {
+    for (const net of nets.values()) await net.stop();
+  }
+  // One row per app, operation and concurrency: the median over rounds of each figure.
+  const median = (xs: number[]): number => {
+    const sorted = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    if (sorted.length === 0) return NaN;
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
+  const results: Array<RunResult & { app: LoggingApp; kind: 'write' | 'read'; rounds: number }> = [];
+  for (const kind of ['write', 'read'] as const) {
+    for (const app of apps) {
+      for (const concurrency of concurrencies) {
+        const runs = samples.filter((r) => r.app === app && r.kind === kind && r.concurrency === concurrency);
+        if (runs.length === 0) continue;
+        const m = (f: (r: RunResult) => number | undefined): number => median(runs.map((r) => f(r) ?? NaN));
+        results.push({
+          app, kind, concurrency, rounds: runs.length,
+          requests: m((r) => r.requests), errors: m((r) => r.errors), throughputPerSecond: m((r) => r.throughputPerSecond),
+          latencyP50Ms: m((r) => r.latencyP50Ms), latencyP99Ms: m((r) => r.latencyP99Ms),
+          commitP50Ms: m((r) => r.commitP50Ms), commitP99Ms: m((r) => r.commitP99Ms), commitSamples: m((r) => r.commitSamples),
+          nodeCpuUsPerRequest: m((r) => r.nodeCpuUsPerRequest),
+        });
+      }
     }
   }
+  // JS/native per round (both measured back to back), then the median of those ratios.
+  const ratios = concurrencies.map((concurrency) => {
+    const perRound: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const at = (app: LoggingApp) => samples.find((r) => r.app === app && r.kind === 'write' && r.concurrency === concurrency && r.round === round);
+      const native = at('native');
+      const js = at('js');
+      if (native && js) perRound.push(js.throughputPerSecond / native.throughputPerSecond);
+    }
+    return { concurrency, perRound, median: median(perRound) };
+  }).filter((r) => r.perRound.length > 0);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ primitives: prims, results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ primitives: prims, results, jsNativeWriteRatios: ratios, samples }, null, 2)}\n`);
     return;
   }
-  log('\n| app | op | clients | req/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | node CPU µs/req |');
+  log(`\n| app | op | clients | req/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | node CPU µs/req |${rounds > 1 ? ' (medians of rounds)' : ''}`);
   log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const commit = r.kind === 'write' ? `${r.commitP50Ms.toFixed(1)} | ${r.commitP99Ms.toFixed(1)}` : '– | –';
     log(`| ${r.app} | ${r.kind} | ${r.concurrency} | ${r.throughputPerSecond.toFixed(0)} | ${r.latencyP50Ms.toFixed(2)} | ${r.latencyP99Ms.toFixed(2)} | ${commit} | ${r.nodeCpuUsPerRequest?.toFixed(0)} |`);
   }
-  if (apps.length === 2) {
-    for (const concurrency of concurrencies) {
-      const native = results.find((r) => r.app === 'native' && r.kind === 'write' && r.concurrency === concurrency);
-      const js = results.find((r) => r.app === 'js' && r.kind === 'write' && r.concurrency === concurrency);
-      if (native && js) {
-        log(`JS/native private-write throughput at ${concurrency} clients: ${(js.throughputPerSecond / native.throughputPerSecond * 100).toFixed(0)}%` +
-          ` (node CPU per write: native ${native.nodeCpuUsPerRequest?.toFixed(0)} µs, JS ${js.nodeCpuUsPerRequest?.toFixed(0)} µs)`);
-      }
-    }
+  for (const { concurrency, perRound, median: ratio } of ratios) {
+    const native = results.find((r) => r.app === 'native' && r.kind === 'write' && r.concurrency === concurrency);
+    const js = results.find((r) => r.app === 'js' && r.kind === 'write' && r.concurrency === concurrency);
+    log(`JS/native private-write throughput at ${concurrency} clients: ${(ratio * 100).toFixed(0)}%` +
+      (perRound.length > 1 ? ` (median of rounds: ${perRound.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')})` : '') +
+      ` (node CPU per write: native ${native?.nodeCpuUsPerRequest?.toFixed(0)} µs, JS ${js?.nodeCpuUsPerRequest?.toFixed(0)} µs)`);
   }
 }
 
