@@ -17,6 +17,10 @@ export interface EnclaveSecrets {
   ledgerSecret: Uint8Array;
   /** Set for a node that joined an existing service: its ledger may be empty until it catches up. */
   joined?: boolean;
+  /** A recovered service: the seqno `ledgerSecret` encrypts from (default 1). */
+  ledgerSecretStartSeqno?: number;
+  /** A recovered service: the previous services' ledger secrets, oldest first (node/enclave/recovery.ts). */
+  previousLedgerSecrets?: Array<{ startSeqno: number; key: Uint8Array }>;
 }
 
 const MAGIC = new TextEncoder().encode('SYNODSEAL1');
@@ -32,6 +36,10 @@ export function seal(secrets: EnclaveSecrets, sealingKey: Uint8Array): Uint8Arra
     serviceCertPem: secrets.serviceCertPem,
     ledgerSecret: Buffer.from(secrets.ledgerSecret).toString('base64'),
     joined: secrets.joined === true,
+    ...(secrets.ledgerSecretStartSeqno !== undefined ? { ledgerSecretStartSeqno: secrets.ledgerSecretStartSeqno } : {}),
+    ...(secrets.previousLedgerSecrets ? {
+      previousLedgerSecrets: secrets.previousLedgerSecrets.map((p) => ({ startSeqno: p.startSeqno, key: Buffer.from(p.key).toString('base64') })),
+    } : {}),
   }, (key, value) => (key === 'publicKeyDer' ? Buffer.from(value as Uint8Array).toString('base64') : value)));
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', sealingKey, iv);
@@ -74,6 +82,14 @@ export function unseal(blob: Uint8Array, sealingKey: Uint8Array): EnclaveSecrets
     serviceCertPem: raw.serviceCertPem,
     ledgerSecret,
     ...(raw.joined === true ? { joined: true } : {}),
+    ...(Number.isSafeInteger(raw.ledgerSecretStartSeqno) && raw.ledgerSecretStartSeqno > 1 ? { ledgerSecretStartSeqno: raw.ledgerSecretStartSeqno as number } : {}),
+    ...(Array.isArray(raw.previousLedgerSecrets) ? {
+      previousLedgerSecrets: (raw.previousLedgerSecrets as Array<{ startSeqno: number; key: string }>).map((p) => {
+        const key = new Uint8Array(Buffer.from(String(p.key), 'base64'));
+        if (key.length !== 32 || !Number.isSafeInteger(p.startSeqno) || p.startSeqno < 1) throw new Error('sealed secrets: a previous ledger secret is malformed');
+        return { startSeqno: p.startSeqno, key };
+      }),
+    } : {}),
   };
 }
 
