@@ -33,6 +33,13 @@ import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables
 import { issueRecoveryShares, type LedgerSecretRange } from '../../governance/recovery/shares.ts';
 import { RecoveryTables } from '../../governance/recovery/tables.ts';
 import type { Enclave } from './enclave.ts';
+import type { Tx } from '../kv/index.ts';
+import type { EnclaveSecrets } from './sealing.ts';
+import type { NodeAddresses } from './genesis.ts';
+import { jsonBytes, utf8, type NodeInfo } from './tables.ts';
+import { produceVirtualNodeEvidence, type NodeEvidence } from '../attestation/node-evidence.ts';
+import { trustOwnEvidence } from '../attestation/trust-tables.ts';
+import { clearSubmittedShares } from '../../governance/recovery/shares.ts';
 
 export type { LedgerSecretRange };
 
@@ -339,4 +346,54 @@ export function watchRecoveryShareRefresh(enclave: Enclave, secrets: () => Ledge
       }
     });
   });
+}
+
+// ---- the recovering service's first transaction ---------------------------------------------------
+
+/**
+ * The ledger secret an enclave uses for its secrets: a plain LedgerSecret for a service that never
+ * recovered, a chain when its own secret starts after a previous service's entries.
+ */
+export function ledgerSecretOf(secrets: EnclaveSecrets): LedgerSecret {
+  const start = secrets.ledgerSecretStartSeqno ?? 1;
+  if (start <= 1 && (secrets.previousLedgerSecrets ?? []).length === 0) return new LedgerSecret(secrets.ledgerSecret);
+  return new LedgerSecretChain(secrets.ledgerSecret, start, secrets.previousLedgerSecrets ?? []);
+}
+
+/**
+ * The first transaction of a recovering service (CCF: the public recovery's service and node records):
+ * the new identity, Recovering, endorsing the previous identity; the previous nodes retired; this node
+ * trusted (its own attestation trusted, as at genesis).
+ */
+export function recoveryTransaction(secrets: EnclaveSecrets, addresses: NodeAddresses, previousServiceCertPem: string, nodeEvidence?: NodeEvidence): (tx: Tx) => void {
+  return (tx) => {
+    const service = tx.map(Tables.serviceInfo).get(UNIT_KEY);
+    const previous = service === undefined ? {} : parseJsonBytes<Record<string, unknown>>(service);
+    tx.map(Tables.serviceInfo).set(UNIT_KEY, jsonBytes({
+      ...previous, cert: secrets.serviceCertPem, status: 'Recovering', previous_service_identity: previousServiceCertPem,
+    }));
+    const nodes = tx.map(Tables.nodesInfo);
+    const retire: Array<[Uint8Array, Record<string, unknown>]> = [];
+    nodes.forEach((value, key) => {
+      const info = parseJsonBytes<Record<string, unknown>>(value);
+      if (info.status !== 'Retired') retire.push([key, { ...info, status: 'Retired' }]);
+    });
+    for (const [key, info] of retire) nodes.set(key, jsonBytes(info));
+    const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
+    const evidence = nodeEvidence ?? produceVirtualNodeEvidence(secrets.nodeKey.publicKeyDer);
+    const trusted = trustOwnEvidence(tx, evidence.evidence);
+    const node: NodeInfo & { quote_info: NodeEvidence['quoteInfo'] } = {
+      cert: secrets.nodeCertPem,
+      quote_info: evidence.quoteInfo,
+      code_digest: trusted.measurement,
+      status: 'Trusted',
+      rpc_interfaces: { primary_rpc_interface: { bind_address: addresses.bindAddress, published_address: addresses.publishedAddress } },
+      ...(addresses.nodeToNode ? {
+        node_to_node_interface: { bind_address: addresses.nodeToNode.bindAddress, published_address: addresses.nodeToNode.publishedAddress },
+      } : {}),
+    };
+    nodes.set(utf8(nodeId), jsonBytes(node));
+    tx.map(Tables.nodeEndorsedCerts).set(utf8(nodeId), utf8(secrets.nodeCertPem));
+    clearSubmittedShares(tx);
+  };
 }
