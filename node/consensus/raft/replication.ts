@@ -11,6 +11,9 @@ import type { AppendResponse, Message, NodeId } from './types.ts';
 
 export type ReplicationState = 'probe' | 'replicate';
 
+/** Election timeouts a leader waits for a newly tracked follower's first answer before check-quorum counts it silent. */
+export const NEW_MEMBER_PATIENCE = 4;
+
 export class Progress {
   /** Highest index known to match the leader's log. */
   match = 0;
@@ -23,6 +26,8 @@ export class Progress {
   inflight: number[] = [];
   /** Ticks since this follower last answered (check-quorum, as CCF's last_ack_timeout). */
   ticksSinceAck = 0;
+  /** The follower answered at least once since this leader started tracking it. */
+  acked = false;
   ticksSinceProgress = 0;
   /** Set once a committed configuration dropped this node: keep it informed until it knows. */
   removedAt: number | undefined;
@@ -143,6 +148,7 @@ export class Replication {
     const pr = this.progress.get(m.from);
     if (!pr) return false;
     pr.ticksSinceAck = 0;
+    pr.acked = true;
     if (pr.removedAt !== undefined && m.commit >= pr.removedAt) {
       this.progress.delete(m.from);
       return false;
@@ -190,7 +196,11 @@ export class Replication {
   quorumActive(configurations: readonly Configuration[]): boolean {
     const recent = (id: NodeId): boolean => {
       const pr = this.progress.get(id);
-      return id === this.self || (pr !== undefined && pr.ticksSinceAck < this.limits.electionTimeoutTicks);
+      // A node just added (a joiner starting up and connecting) gets a few election timeouts before it
+      // counts as silent: stepping down for it would only disturb the nodes that do answer, since
+      // without it no leader could commit anyway.
+      const patience = pr?.acked === false ? NEW_MEMBER_PATIENCE : 1;
+      return id === this.self || (pr !== undefined && pr.ticksSinceAck < this.limits.electionTimeoutTicks * patience);
     };
     return quorumActive(configurations, recent);
   }
