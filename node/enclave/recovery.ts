@@ -156,8 +156,10 @@ export function replayPublicLedger(ledger: LedgerReadMessage, ctx: PublicReplayC
       if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
       if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
     } catch (error) {
-      // Damage: recovery keeps what the last signature before it covers.
-      ctx.log('warn', `recovery: previous ledger damaged at ${stored.file}:${stored.offset} (${(error as Error).message}); keeping what is signed before it`);
+      // Damage inside signed history is refused; a damaged unsigned tail is dropped (as replay.ts does).
+      const message = `recovery: previous ledger damaged at seqno ${index + 1} (${(error as Error).message})`;
+      if (signatureAfter(ledger.entries, index)) throw new LedgerCorruptError(stored.file, stored.offset, message);
+      ctx.log('warn', `${message}; keeping what is signed before it`);
       break;
     }
     previousView = entry.view;
@@ -192,6 +194,17 @@ export function replayPublicLedger(ledger: LedgerReadMessage, ctx: PublicReplayC
   const dropped = ledger.entries.length - kept.length;
   if (dropped > 0) ctx.log('warn', `recovery: dropping ${dropped} uncommitted entr${dropped === 1 ? 'y' : 'ies'} after the last signature at seqno ${last.seqno}`);
   return { lastSeqno: last.seqno, lastView: last.view, droppedEntries: dropped, previousServiceCertPem, entries };
+}
+
+function signatureAfter(entries: readonly StoredEntryMessage[], index: number): boolean {
+  for (let i = index + 1; i < entries.length; i++) {
+    try {
+      if (unitValue(decodeEntry(entries[i]!.bytes), Tables.signatures)) return true;
+    } catch {
+      // says nothing either way
+    }
+  }
+  return false;
 }
 
 function checkSignature(stored: StoredEntryMessage, entry: DecodedEntry, signature: SignatureRecord, ctx: PublicReplayContext, verify: boolean): void {
