@@ -23,7 +23,7 @@ import { limits } from '../limits.ts';
 import { RpcError } from '../errors.ts';
 import { coseReceipt, coseSigner, signRoot, type CoseSigner } from './cose.ts';
 import { jsonReceipt, TransactionHistory, type JsonReceipt } from './history.ts';
-import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, type NodeInfo, type SignatureRecord } from './tables.ts';
+import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8, type NodeInfo, type SignatureRecord } from './tables.ts';
 import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
 import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
 import { replayLedger } from './replay.ts';
@@ -142,6 +142,9 @@ export class Enclave {
     this.durableSeqno = consensusState.entries.length;
     this.consensusImpl = this.createConsensus(consensusState.entries, consensusState.hardState, consensusState.commitSeqno);
     this.announcePeers();
+    this.onMapsWritten((maps) => {
+      if (maps.some((m) => m.name === Tables.govTriggers)) this.onGovernanceTrigger();
+    });
   }
 
   /**
@@ -740,6 +743,17 @@ export class Enclave {
         return this.fatal(`replicated entry ${e.term}.${e.index} declares a configuration but writes no node`);
       }
       for (const listener of this.writeListeners) listener(entry.maps);
+    }
+  }
+
+  /**
+   * Governance asked the node to act (CCF's trigger_* actions write public:ccf.internal.gov_triggers):
+   * `snapshot` makes the primary snapshot at its next signature. `ledger_rekey` and
+   * `recovery_shares_refresh` are recorded, and acted on by the recovery module when it handles them.
+   */
+  private onGovernanceTrigger(): void {
+    if (this.store.get(Tables.govTriggers, utf8('snapshot')) !== undefined && this.consensus.isPrimary()) {
+      this.snapshotter?.forceAtNextSignature();
     }
   }
 

@@ -24,6 +24,8 @@ import { loggingApp } from '../apps/logging.ts';
 import { JsAppManager } from '../enclave/jsapp.ts';
 import { readBundleDir } from '../../app-sdk/src/bundle.ts';
 import { governanceApp } from '../../governance/app.ts';
+// Registers the /gov/recovery endpoints with the governance app (before governanceApp() builds its list).
+import '../../governance/recovery/index.ts';
 import { quotesApp } from '../enclave/quotes.ts';
 import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
 import type { EnclaveSecrets } from '../enclave/sealing.ts';
