@@ -552,6 +552,8 @@ export class SandboxHost implements EngineHost {
     return { name: this.#string(argv, 1), hash: this.#string(argv, 2), saltLength: this.#number(argv, 3) };
   }
 
+  readonly #jsonString = (value: unknown): Ptr => this.#engine.newString(JSON.stringify(value));
+
   #wrapParameters(argv: number): crypto.WrapParameters {
     return {
       name: this.#string(argv, 3),
@@ -562,7 +564,8 @@ export class SandboxHost implements EngineHost {
 
   #cryptoOp(op: number, argv: number): Ptr {
     const e = this.#engine;
-    const json = (value: unknown): Ptr => e.newString(JSON.stringify(value));
+    // A method, not a closure: tsx's keepNames would wrap a per-call closure in an Object.defineProperty.
+    const json = this.#jsonString;
     switch (op) {
       case Op.digest:
         return e.newArrayBuffer(crypto.digest(this.#string(argv, 1), this.#bytes(argv, 2)));
