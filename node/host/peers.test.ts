@@ -2,7 +2,9 @@
 // certificates, frames in both directions, and every refusal path (other service, untrusted node,
 // wrong node id at an address, trust withdrawn), reconnection after a restart, and the send queue bound.
 
+import { createServer } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { createEndorsedCertificate, createSelfSignedCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { generateKeyPair, type KeyPair } from '../crypto/keys.ts';
 import { PeerTransport, nodeIdOfCertificateDer, type PeerTransportLimits } from './peers.ts';
@@ -235,6 +237,60 @@ describe('PeerTransport', () => {
     // Once unlisted, the peer is unknown again.
     b.transport.setPeers(new Map());
     expect(b.transport.send(n2.id, frame(0))).toBe(false);
+  });
+
+  it('drops an outbound connection to a peer that stops answering pings, within about two seconds', async () => {
+    await ready;
+    // A stand-in for n2 that completes TLS and the upgrade, then never answers a ping (a stopped process).
+    const server = createServer({ key: n2.identity.nodeKeyPem, cert: n2.identity.nodeCertPem, ca: service.certPem, requestCert: true, rejectUnauthorized: true });
+    const wss = new WebSocketServer({ server, autoPong: false });
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws) => sockets.push(ws));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const a = await start(n1, []);
+      a.transport.setPeers(new Map([[n2.id, `127.0.0.1:${(server.address() as { port: number }).port}`]]));
+      await waitFor(() => a.logs.some((l) => l.includes('connected to')), 'the connection');
+      const t0 = Date.now();
+      await waitFor(() => a.logs.some((l) => l.includes(`outbound to ${n2.id.slice(0, 12)} silent`)), 'the silence to be noticed', 5000);
+      expect(Date.now() - t0).toBeLessThan(2500);
+      expect(a.logs.some((l) => l.includes('disconnected from'))).toBe(true);
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await new Promise((r) => wss.close(r));
+      await new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections();
+      });
+    }
+  });
+
+  it('drops an inbound connection from a peer that stops answering pings, and one that sends an oversized frame', async () => {
+    await ready;
+    const a = await start(n1, [n2.id], { limits: { frameBytesMax: 1000 } });
+    const dial = () =>
+      new WebSocket(`wss://${a.address}/`, {
+        cert: n2.identity.nodeCertPem, key: n2.identity.nodeKeyPem, ca: service.certPem, autoPong: false,
+        // tls wants undefined for "accept"; @types/ws declares a boolean.
+        checkServerIdentity: (() => undefined) as unknown as () => boolean,
+      });
+    const silent = dial();
+    silent.on('error', () => undefined);
+    const silentClosed = new Promise<number>((r) => silent.on('close', () => r(Date.now())));
+    await new Promise((r) => silent.once('open', r));
+    const t0 = Date.now();
+    expect((await silentClosed) - t0).toBeLessThan(2500);
+    expect(a.logs.some((l) => l.includes(`inbound from ${n2.id.slice(0, 12)} silent`))).toBe(true);
+
+    const loud = dial();
+    loud.on('error', () => undefined);
+    const code = new Promise<number>((r) => loud.on('close', (c) => r(c)));
+    await new Promise((r) => loud.once('open', r));
+    loud.send(new Uint8Array(999));
+    loud.send(new Uint8Array(1001));
+    loud.send(new Uint8Array(10));
+    expect(await code).toBe(1009);
+    expect(a.received.map((f) => f.bytes.length)).toEqual([999]);
   });
 
   it('close() leaves no sockets or servers open', async () => {

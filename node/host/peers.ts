@@ -41,8 +41,10 @@ export interface PeerTransportLimits {
   readonly keepAliveIntervalMs: number;
   /** A connection on which nothing (pong or frame) arrived for this long is dropped. */
   readonly silenceMaxMs: number;
-  /** A dial whose TLS + WebSocket handshake takes longer than this fails. */
+  /** A dial (or an inbound connection) whose TLS + WebSocket handshake takes longer than this fails. */
   readonly handshakeTimeoutMs: number;
+  /** Inbound connections open at once (a handful per peer is normal; the rest is a misbehaving peer). */
+  readonly inboundConnectionsMax: number;
 }
 
 export const peerTransportLimits: PeerTransportLimits = {
@@ -55,6 +57,7 @@ export const peerTransportLimits: PeerTransportLimits = {
   keepAliveIntervalMs: 400,
   silenceMaxMs: 1500,
   handshakeTimeoutMs: 5000,
+  inboundConnectionsMax: 1024,
 };
 
 export interface PeerTransportOptions {
@@ -151,7 +154,13 @@ export class PeerTransport {
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
+      // A connection that does not finish its handshakes promptly is cut (only nodes of the service get
+      // past TLS, but a wedged one must not hold sockets for minutes).
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      headersTimeout: limits.handshakeTimeoutMs,
+      requestTimeout: limits.handshakeTimeoutMs,
     });
+    server.maxConnections = limits.inboundConnectionsMax;
     const wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameBytesMax, perMessageDeflate: false, clientTracking: false });
     const port = await new Promise<number>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
@@ -413,7 +422,7 @@ export class PeerTransport {
       return false;
     }
     const ws = out.ws;
-    if (ws && out.open && out.queueHead === out.queue.length && ws.bufferedAmount < this.limits.socketBufferedBytesHigh) {
+    if (ws && out.open && ws.readyState === WebSocket.OPEN && out.queueHead === out.queue.length && ws.bufferedAmount < this.limits.socketBufferedBytesHigh) {
       return this.transmit(out, ws, bytes);
     }
     const queued = out.queue.length - out.queueHead;
@@ -444,7 +453,7 @@ export class PeerTransport {
 
   /** Moves queued frames to the socket while it is open and not backed up. */
   private flush(out: Outbound, ws: WebSocket): void {
-    while (out.ws === ws && out.open && out.queueHead < out.queue.length && ws.bufferedAmount < this.limits.socketBufferedBytesHigh) {
+    while (out.ws === ws && out.open && ws.readyState === WebSocket.OPEN && out.queueHead < out.queue.length && ws.bufferedAmount < this.limits.socketBufferedBytesHigh) {
       const bytes = out.queue[out.queueHead]!;
       out.queue[out.queueHead] = undefined as unknown as Uint8Array;
       out.queueHead++;
