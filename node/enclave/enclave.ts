@@ -27,6 +27,7 @@ import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8, type NodeI
 import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
 import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
 import { replayLedger } from './replay.ts';
+import { LedgerSecretChain, attachRecoverySession, ledgerSecretOf, recoveryTransaction, replayPublicLedger, type LedgerSecretRange } from './recovery.ts';
 import { Metrics } from './metrics.ts';
 
 const ZERO_DIGEST = new Uint8Array(32);
@@ -132,7 +133,7 @@ export class Enclave {
     this.tree = state.tree;
     this.history = state.history;
     this.nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
-    this.ledgerSecret = new LedgerSecret(secrets.ledgerSecret);
+    this.ledgerSecret = ledgerSecretOf(secrets);
     this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem);
     this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve);
     this.tickMs = options.consensusTickMs ?? CONSENSUS_TICK_MS_DEFAULT;
@@ -183,7 +184,7 @@ export class Enclave {
       genesis = genesisTransaction(init.genesis, secrets, init.addresses);
     }
     const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
-    const secret = new LedgerSecret(secrets.ledgerSecret);
+    const secret = ledgerSecretOf(secrets);
     const store = new Store();
     const tree = new MerkleTree();
     const history = new TransactionHistory();
@@ -621,6 +622,8 @@ export class Enclave {
 
   /** Entries built while creating the service, before consensus exists (view 1). */
   private bootstrapping: Entry[] | undefined;
+  /** The view of bootstrapped entries: 1 at genesis, the previous service's last view + 1 in recovery. */
+  private bootstrapView = 1;
   private consensusImpl!: ReplicatedConsensus;
 
   /** The genesis transaction and its signature (seqnos 1 and 2, view 1), then consensus over them. */
@@ -676,7 +679,7 @@ export class Enclave {
   }
 
   private proposalView(): number {
-    return this.bootstrapping !== undefined ? 1 : this.consensus.view;
+    return this.bootstrapping !== undefined ? this.bootstrapView : this.consensus.view;
   }
 
   private scheduleSignature(): void {
@@ -849,6 +852,61 @@ export class Enclave {
     this.consensus?.stop();
     if (this.host.fatal) this.host.fatal(message);
     throw new Error(message);
+  }
+
+  // ---- disaster recovery (node/enclave/recovery.ts, governance/recovery) ----------------------------
+
+  /** The service's ledger secrets with the seqno each starts at, oldest first (for recovery shares). */
+  ledgerSecretRanges(): LedgerSecretRange[] {
+    return this.ledgerSecret instanceof LedgerSecretChain ? this.ledgerSecret.ranges() : [{ startSeqno: 1, key: this.ledgerSecret.exportKey() }];
+  }
+
+  /**
+   * Starts a new service from a previous service's ledger (CCF's Recover start): a new identity, the
+   * previous history replayed public-only and continued in a new view, in status Recovering, until the
+   * members' recovery shares restore the private state (governance/recovery). `previous.ledger` is the
+   * previous ledger as the host read it (hostile input); the node's own data folder must be empty.
+   */
+  static async startRecovery(init: EnclaveInit, previous: { ledger: LedgerReadMessage; serviceCertPem?: string }): Promise<Enclave> {
+    const { host } = init;
+    if (init.sealed || init.ledger.entries.length > 0) {
+      throw new Error('recovery starts in an empty data folder; this one holds a ledger or sealed secrets (restart it normally)');
+    }
+    const fresh = await createSecrets(init.addresses);
+    const store = new Store();
+    const tree = new MerkleTree();
+    const history = new TransactionHistory();
+    const entries: Entry[] = [];
+    const replayed = replayPublicLedger(previous.ledger, {
+      store, tree, history, log: host.log.bind(host),
+      ...(previous.serviceCertPem !== undefined ? { previousServiceCertPem: previous.serviceCertPem } : {}),
+      onEntry: (entry, bytes, isSignature) => entries.push({ term: entry.view, index: entry.seqno, isSignature, data: bytes }),
+    });
+    const secrets: EnclaveSecrets = { ...fresh, ledgerSecretStartSeqno: replayed.lastSeqno + 1 };
+    const enclave = new Enclave(secrets, host, init.options, { store, tree, history }, { entries: [], hardState: { term: 0, votedFor: undefined }, commitSeqno: 0 });
+    enclave.durableSeqno = replayed.lastSeqno;
+    enclave.bootstrapView = replayed.lastView + 1;
+    enclave.bootstrapping = [];
+    enclave.execute(recoveryTransaction(secrets, init.addresses, replayed.previousServiceCertPem, init.genesis?.nodeEvidence));
+    enclave.emitSignature();
+    const all = [...entries, ...enclave.bootstrapping];
+    enclave.bootstrapping = undefined;
+    for (const e of all) host.ledgerAppend(e.index, e.data, e.isSignature);
+    host.ledgerFlush();
+    enclave.consensusImpl = enclave.createConsensus(all, { term: enclave.bootstrapView, votedFor: undefined }, 0);
+    await host.sealedWrite(seal(secrets, init.sealingKey));
+    const chain = enclave.ledgerSecret as LedgerSecretChain;
+    attachRecoverySession(enclave, {
+      chain, previousEntries: replayed.entries, previousLastSeqno: replayed.lastSeqno,
+      previousServiceCertPem: replayed.previousServiceCertPem, restored: false,
+    }, (ranges) => {
+      const resealed: EnclaveSecrets = { ...secrets, previousLedgerSecrets: ranges.slice(0, -1) };
+      host.sealedWrite(seal(resealed, init.sealingKey)).catch((error: Error) => host.log('error', `recovery: resealing failed: ${error.message}`));
+      host.log('info', `recovery: private state of seqnos 1..${replayed.lastSeqno} restored; the service is open`);
+    });
+    host.log('info', `recovering the service of ${replayed.lastSeqno} entries (view ${replayed.lastView}) as node ${enclave.nodeId}; waiting for members`);
+    enclave.campaignIfAlone();
+    return enclave;
   }
 }
 
