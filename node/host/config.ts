@@ -43,6 +43,11 @@ export interface NodeConfig {
   virtualHostData?: string;
   /** Only used when the data folder is empty: join the service of which a node listens at `target`. */
   join?: { target: string; serviceCertFile: string; retryIntervalMs: number };
+  /**
+   * Only used when the data folder is empty: start a new service from a previous service's ledger
+   * (CCF's Recover start). It opens once members vote and submit their recovery shares.
+   */
+  recover?: { previousLedgerDir: string; previousServiceCertFile?: string };
   /** Only used when the data folder is empty: the service this node creates. */
   genesis?: {
     members: Array<{ certFile: string; encryptionPublicKeyFile?: string }>;
@@ -126,6 +131,15 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
     };
   }
   if (config.join && config.genesis) throw new ConfigError('a node either creates a service (genesis) or joins one (join), not both');
+  if (c.recover !== undefined) {
+    const r = parseObject('recover', c.recover);
+    config.recover = {
+      previousLedgerDir: path('recover.previousLedgerDir', r.previousLedgerDir),
+      ...(r.previousServiceCertFile !== undefined ? { previousServiceCertFile: path('recover.previousServiceCertFile', r.previousServiceCertFile) } : {}),
+    };
+    if (config.join || config.genesis) throw new ConfigError('a node recovering a service (recover) neither creates one (genesis) nor joins one (join)');
+    if (resolve(config.recover.previousLedgerDir) === resolve(config.ledgerDir)) throw new ConfigError('recover.previousLedgerDir must not be this node\'s own ledgerDir');
+  }
   return config;
 }
 

@@ -13,8 +13,8 @@ import { createServer as createNetServer } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { join, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { HostPort, TlsIdentityMessage } from '../boundary.ts';
-import { Enclave } from '../enclave/enclave.ts';
+import type { HostPort, LedgerReadMessage, TlsIdentityMessage } from '../boundary.ts';
+import { Enclave, type EnclaveInit } from '../enclave/enclave.ts';
 import { Frontend } from '../enclave/frontend.ts';
 import type { GenesisConfig, NodeAddresses } from '../enclave/genesis.ts';
 import { LedgerFiles } from './ledger/files.ts';
@@ -26,6 +26,7 @@ import { readBundleDir } from '../../app-sdk/src/bundle.ts';
 import { governanceApp } from '../../governance/app.ts';
 // Registers the /gov/recovery endpoints with the governance app (before governanceApp() builds its list).
 import '../../governance/recovery/index.ts';
+import { watchRecoveryShareRefresh } from '../enclave/recovery.ts';
 import { quotesApp } from '../enclave/quotes.ts';
 import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
 import type { EnclaveSecrets } from '../enclave/sealing.ts';
@@ -163,6 +164,17 @@ async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpc
   }
 }
 
+/** The previous service's ledger for a Recover start (read as it is; the enclave checks it). */
+async function readPreviousLedger(recover: NonNullable<NodeConfig['recover']>): Promise<{ ledger: LedgerReadMessage; serviceCertPem?: string }> {
+  const files = await LedgerFiles.open(recover.previousLedgerDir);
+  try {
+    const ledger = await files.readAll();
+    return { ledger, ...(recover.previousServiceCertFile ? { serviceCertPem: readFileSync(recover.previousServiceCertFile, 'utf8') } : {}) };
+  } finally {
+    await files.close();
+  }
+}
+
 export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise<void>; port: number; enclave: Enclave }> {
   mkdirSync(config.dataDir, { recursive: true });
   const sealingKey = virtualSealingKey(config.dataDir);
@@ -247,7 +259,9 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     },
     log,
   };
-  enclave = await Enclave.start({
+  const previous = config.recover && !sealed && ledger.entries.length === 0 ? await readPreviousLedger(config.recover) : undefined;
+  const startEnclave = (init: EnclaveInit): Promise<Enclave> => (previous ? Enclave.startRecovery(init, previous) : Enclave.start(init));
+  enclave = await startEnclave({
     host,
     options: {
       signatureTxCount: config.signatureTxCount,
@@ -264,6 +278,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(consensusState ? { consensusState } : {}),
     addresses: nodeAddresses,
   });
+  watchRecoveryShareRefresh(enclave, () => enclave!.ledgerSecretRanges(), log);
   transport = await PeerTransport.start({
     nodeId: enclave.nodeId,
     identity: enclave.tlsIdentity(),
