@@ -156,5 +156,19 @@ describe('disaster recovery drill', () => {
     expect(recovered.status).toBe('Open');
     // New shares were issued for the recovered service.
     expect((await after.gov.get(`/gov/recovery/encrypted-shares/${members[2]!.id}`)).status).toBe(200);
+    await after.user.waitForCommit(String(next.headers['x-ms-ccf-transaction-id']));
+
+    // The recovered node restarts from its own folder: it unseals both ledger secrets and replays it all.
+    await fresh.kill('SIGTERM');
+    const restarted = await startNode({
+      dataDir: join(workspace, 'node1'), rpcAddress: fresh.status.rpcAddress, serviceCertFile: join(common, 'service_cert_recovered.pem'),
+      signatureDelayMs: 5, nativeApps: ['logging'],
+      recover: { previousLedgerDir: ledgerDir, previousServiceCertFile: join(common, 'service_cert.pem') },
+    });
+    running.push(restarted);
+    const again = connect(restarted, newCert);
+    expect(await serviceStatus(again.gov)).toBe('Open');
+    expect((await again.user.get('/app/log/private?id=42')).json()).toEqual({ msg: 'the private recipe' });
+    expect((await again.user.get('/app/log/private?id=43')).json()).toEqual({ msg: 'after recovery' });
   });
 });
