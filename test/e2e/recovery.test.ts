@@ -114,6 +114,20 @@ describe('disaster recovery drill', () => {
     }]);
     expect(await serviceStatus(after.gov)).toBe('WaitingForRecoveryShares');
 
+    // A bogus share and a good one: the key they give does not unwrap the secrets; both are dropped.
+    const bogus = new Uint8Array(33).fill(7);
+    const bad = await after.gov.post(members[2]!, `/gov/recovery/members/${members[2]!.id}:recover`, { share: Buffer.from(bogus).toString('base64') }, 'recovery_share');
+    expect(bad.status, JSON.stringify(bad.body)).toBe(200);
+    expect(bad.body.message).toMatch(/^1\/2/);
+    const gov0first = createGovernanceClient({ url: `https://${fresh.status.rpcAddress}`, serviceCert: newCert, member: { certPem: read('member0_cert.pem'), keyPem: read('member0_privk.pem') } });
+    try {
+      await expect(submitRecoveryShare(gov0first, read('member0_enc_privk.pem'))).rejects.toThrow(/RecoveryFailed|fails to unwrap/);
+    } finally {
+      gov0first.close();
+    }
+    expect(await serviceStatus(after.gov)).toBe('WaitingForRecoveryShares');
+    expect((await after.user.get('/app/log/private?id=42')).status).not.toBe(200);
+
     // One share, below the threshold: still unreadable.
     const gov0 = createGovernanceClient({ url: `https://${fresh.status.rpcAddress}`, serviceCert: newCert, member: { certPem: read('member0_cert.pem'), keyPem: read('member0_privk.pem') } });
     try {
