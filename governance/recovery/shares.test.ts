@@ -8,7 +8,7 @@ import type { Tx } from '../../node/kv/index.ts';
 import { Tables, UNIT_KEY, jsonBytes, utf8 } from '../../node/enclave/tables.ts';
 import { storeWith } from '../testing.ts';
 import { decryptRecoveryShare } from '../../client/src/gov/recovery.ts';
-import { decodeShare } from './sharing.ts';
+import { decodeShare, type Share } from './sharing.ts';
 import {
   RecoveryError, clearSubmittedShares, decryptShare, issueRecoveryShares, readRecoveryShares, recoverLedgerSecrets,
   storeSubmittedShare, submittedShares, submittedSharesKey,
@@ -46,7 +46,7 @@ describe('recovery shares', () => {
     const info = readRecoveryShares(tx)!;
     expect(info.threshold).toBe(2);
     expect(Object.keys(info.encrypted_shares).sort()).toEqual(members.map((m) => m.id));
-    const shares = [];
+    const shares: Share[] = [];
     for (const m of members) {
       const encrypted = new Uint8Array(Buffer.from(info.encrypted_shares[m.id]!, 'base64'));
       const viaClient = await decryptRecoveryShare(m.keys.privatePem, encrypted);
