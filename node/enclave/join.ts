@@ -35,6 +35,9 @@ export interface JoinResponseBody {
     endorsed_certificate: string;
     service_key: { curve: KeyPair['curve']; private_key_pem: string };
     ledger_secret: string;
+    /** A recovered service: the seqno ledger_secret starts at, and the previous ledger secrets (oldest first). */
+    ledger_secret_start_seqno?: number;
+    previous_ledger_secrets?: Array<{ start_seqno: number; key: string }>;
     /** The service's trusted nodes and where they take node-to-node traffic (the joiner's first peers). */
     nodes: Array<{ node_id: string; node_to_node_address: string }>;
   };
@@ -173,12 +176,23 @@ export function joinApp(enclave: Enclave): NativeApp {
             endorsed_certificate: endorsedCertPem,
             service_key: { curve: secrets.serviceKey.curve, private_key_pem: secrets.serviceKey.privateKeyPem },
             ledger_secret: Buffer.from(secrets.ledgerSecret).toString('base64'),
+            ...recoveredSecrets(enclave.ledgerSecretRanges()),
             nodes: trustedPeers(ctx.tx, caller.nodeId),
           };
         }
         return { status: 200, body: answer };
       },
     }],
+  };
+}
+
+/** A recovered service's earlier ledger secrets, for a joiner to read the whole ledger (recovery.ts). */
+function recoveredSecrets(ranges: Array<{ startSeqno: number; key: Uint8Array }>): Pick<NonNullable<JoinResponseBody['network_info']>, 'ledger_secret_start_seqno' | 'previous_ledger_secrets'> {
+  const latest = ranges[ranges.length - 1];
+  if (!latest || latest.startSeqno <= 1) return {};
+  return {
+    ledger_secret_start_seqno: latest.startSeqno,
+    previous_ledger_secrets: ranges.slice(0, -1).map((r) => ({ start_seqno: r.startSeqno, key: Buffer.from(r.key).toString('base64') })),
   };
 }
 
@@ -217,7 +231,20 @@ export function secretsFromJoinResponse(answer: JoinResponseBody, nodeKey: KeyPa
   }
   const ledgerSecret = new Uint8Array(Buffer.from(info.ledger_secret, 'base64'));
   if (ledgerSecret.length !== 32) throw new Error('the join answer\'s ledger secret is not 32 bytes');
-  return { nodeKey, nodeCertPem: info.endorsed_certificate, serviceKey, serviceCertPem: info.service_certificate, ledgerSecret, joined: true };
+  const start = info.ledger_secret_start_seqno;
+  if (start !== undefined && (!Number.isSafeInteger(start) || start < 1)) throw new Error('the join answer\'s ledger secret start seqno is invalid');
+  const previous = (info.previous_ledger_secrets ?? []).map((p) => {
+    const key = new Uint8Array(Buffer.from(String(p?.key), 'base64'));
+    if (key.length !== 32 || !Number.isSafeInteger(p?.start_seqno) || p.start_seqno < 1 || (start !== undefined && p.start_seqno >= start)) {
+      throw new Error('the join answer\'s previous ledger secrets are malformed');
+    }
+    return { startSeqno: p.start_seqno, key };
+  });
+  return {
+    nodeKey, nodeCertPem: info.endorsed_certificate, serviceKey, serviceCertPem: info.service_certificate, ledgerSecret, joined: true,
+    ...(start !== undefined && start > 1 ? { ledgerSecretStartSeqno: start } : {}),
+    ...(previous.length > 0 ? { previousLedgerSecrets: previous } : {}),
+  };
 }
 
 /** Joiner side: the node key (created here, inside the enclave) and a self-signed certificate of it for TLS. */
