@@ -15,6 +15,7 @@ import { HttpsClient } from '../helpers/https.ts';
 import { govRequests, memberFromPem, type GovRequests, type TestMember } from '../../governance/testing.ts';
 import { createGovernanceClient } from '../../client/src/gov/node.ts';
 import { submitRecoveryShare } from '../../client/src/gov/recovery.ts';
+import { transitionNodeToTrusted } from '../../client/src/gov/proposals.ts';
 import { govCommand } from '../../client/src/cli/gov-commands.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'synod-recovery-'));
@@ -65,7 +66,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 describe('disaster recovery drill', () => {
-  it('recovers the private state from the ledger files with a threshold of member shares', { timeout: 60_000 }, async () => {
+  it('recovers the private state from the ledger files with a threshold of member shares', { timeout: 90_000 }, async () => {
     await createIdentities(common, 3, 1);
     const members = [0, 1, 2].map((i) => memberFromPem(read(`member${i}_cert.pem`), read(`member${i}_privk.pem`)));
     const oldDir = join(workspace, 'node0');
@@ -184,5 +185,26 @@ describe('disaster recovery drill', () => {
     expect(await serviceStatus(again.gov)).toBe('Open');
     expect((await again.user.get('/app/log/private?id=42')).json()).toEqual({ msg: 'the private recipe' });
     expect((await again.user.get('/app/log/private?id=43')).json()).toEqual({ msg: 'after recovery' });
+
+    // A node joining the recovered service receives every ledger secret and reads the whole history.
+    const joining = startNode({
+      dataDir: join(workspace, 'node2'), rpcAddress: '127.0.0.1:0', nodeToNodeAddress: '127.0.0.1:0', nativeApps: ['logging'], signatureDelayMs: 5,
+      join: { target: restarted.status.rpcAddress, serviceCertFile: join(common, 'service_cert_recovered.pem') },
+    });
+    const pending = await until('the joiner to be Pending', async () => {
+      const nodes = (await again.anonymous.get('/node/network/nodes')).json() as { nodes: Array<{ node_id: string; status: string }> };
+      return nodes.nodes.find((n) => n.status === 'Pending')?.node_id;
+    }, 20_000);
+    await passProposal(again.gov, members, [transitionNodeToTrusted(pending)]);
+    const joiner = await joining;
+    running.push(joiner);
+    const onJoiner = connect(joiner, newCert);
+    const late = await again.user.post('/app/log/private', { id: 44, msg: 'replicated' });
+    const lateTxid = String(late.headers['x-ms-ccf-transaction-id']);
+    await until('the write to commit on the joiner', async () => {
+      const st = (await onJoiner.anonymous.get(`/app/tx?transaction_id=${lateTxid}`)).json() as { status: string };
+      return st.status === 'Committed' ? true : undefined;
+    }, 20_000);
+    expect((await onJoiner.user.get('/app/log/private?id=42')).json()).toEqual({ msg: 'the private recipe' });
   });
 });
