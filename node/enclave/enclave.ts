@@ -77,6 +77,11 @@ export interface EnclaveInit {
   addresses: NodeAddresses;
   /** The consensus hard state (term, vote) the host kept, if any (hostile input: validated). */
   consensusState?: Uint8Array;
+  /**
+   * Attestation of this node's key for the genesis record (platform-specific; the key is created here,
+   * so the evidence can only be produced once it exists). Default: virtual (insecure) evidence.
+   */
+  produceEvidence?: (nodePublicKeyDer: Uint8Array) => Promise<NonNullable<GenesisConfig['nodeEvidence']>>;
 }
 
 export interface TxOutcome<T> {
@@ -168,7 +173,7 @@ export class Enclave {
     if (init.sealed) {
       secrets = unseal(init.sealed, init.sealingKey);
       // Sealed, but the genesis transaction never reached the disk (a crash in between): create it again.
-      if (ledger.entries.length === 0 && init.genesis && !secrets.joined) genesis = genesisTransaction(init.genesis, secrets, init.addresses);
+      if (ledger.entries.length === 0 && init.genesis && !secrets.joined) genesis = genesisTransaction(await withEvidence(init, secrets), secrets, init.addresses);
     } else if (init.joined) {
       if (ledger.entries.length > 0) throw new Error('the data folder holds a ledger but no sealed secrets: use an empty folder to join');
       secrets = { ...init.joined, joined: true };
@@ -181,7 +186,7 @@ export class Enclave {
       if (!init.genesis) throw new Error('the data folder is empty and no genesis configuration was given');
       secrets = await createSecrets(init.addresses);
       await host.sealedWrite(seal(secrets, init.sealingKey));
-      genesis = genesisTransaction(init.genesis, secrets, init.addresses);
+      genesis = genesisTransaction(await withEvidence(init, secrets), secrets, init.addresses);
     }
     const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
     const secret = ledgerSecretOf(secrets);
@@ -908,6 +913,13 @@ export class Enclave {
     enclave.campaignIfAlone();
     return enclave;
   }
+}
+
+/** The genesis configuration with this node's attestation, when the host can produce one. */
+async function withEvidence(init: EnclaveInit, secrets: EnclaveSecrets): Promise<GenesisConfig> {
+  const genesis = init.genesis!;
+  if (genesis.nodeEvidence || !init.produceEvidence) return genesis;
+  return { ...genesis, nodeEvidence: await init.produceEvidence(secrets.nodeKey.publicKeyDer) };
 }
 
 /** The voting nodes: every node whose status is Trusted, sorted by id. */

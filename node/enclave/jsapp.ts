@@ -148,7 +148,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
         headers: ctx.headers,
         params: ctx.params,
         body: ctx.body,
-        caller: callerObject(enclave.store, ctx.caller),
+        caller: () => callerObject(enclave.store, ctx.caller),
       }, ctx.tx, invokeHooks);
       if (!result.ok) {
         // An engine being replaced after a failure is a transient 503; everything else the app did is a 500.

@@ -276,6 +276,11 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(genesis && !joined ? { genesis } : {}),
     ...(joined ? { joined: joined.secrets, joinPeers: joined.peers } : {}),
     ...(consensusState ? { consensusState } : {}),
+    produceEvidence: (nodePublicKeyDer) => produceNodeEvidence({
+      platform: config.platform,
+      nodePublicKeyDer,
+      ...(config.virtualHostData ? { virtualHostData: config.virtualHostData } : {}),
+    }),
     addresses: nodeAddresses,
   });
   watchRecoveryShareRefresh(enclave, () => enclave!.ledgerSecretRanges(), log);
