@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { action, createGovernanceClient, proposal, removeNode, transitionNodeToTrusted } from '@synod/client';
+import { action, auditLedger, createGovernanceClient, proposal, removeNode, transitionNodeToTrusted } from '@synod/client';
 import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
 import { verifyServiceCommand } from '../../client/src/cli/verify-service.ts';
 import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
@@ -96,6 +96,21 @@ describe('joining an open service by governance', () => {
     });
     const nodes = (await anonymous.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string }> }>().nodes;
     expect(nodes.find((n) => n.node_id === pending)?.status ?? 'Removed').not.toBe('Trusted');
+
+    // Distrusting the measurement again is visible in /gov/service/join-policy and recorded in the ledger.
+    const policy = async (): Promise<string[]> => (await anonymous.request('GET', '/gov/service/join-policy?api-version=2024-07-01'))
+      .json<{ virtual: { measurements: string[] } }>().virtual.measurements;
+    expect(await policy()).toContain(OTHER_MEASUREMENT);
+    await passed(action('remove_virtual_measurement', { measurement: OTHER_MEASUREMENT }));
+    expect(await policy()).not.toContain(OTHER_MEASUREMENT);
+    await waitFor('the removal to commit', async () => {
+      const commit = (await anonymous.request('GET', '/app/commit')).json<{ transaction_id: string }>().transaction_id;
+      const last = (await user.request('POST', '/app/log/private', { id: 7, msg: 'x' })).headers['x-ms-ccf-transaction-id'];
+      return Number(commit.split('.')[1]) >= Number(String(last).split('.')[1]) - 1 ? true : undefined;
+    });
+    const report = await auditLedger(join(cluster.nodes[0]!.config.dataDir, 'ledger'), { serviceCert: cluster.serviceCert });
+    const removal = report.proposals.find((p) => p.actions.includes('remove_virtual_measurement'));
+    expect(removal?.finalState).toBe('Accepted');
     user.close();
     onJoiner.close();
     anonymous.close();
