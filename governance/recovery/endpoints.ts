@@ -16,7 +16,7 @@ import type { Enclave } from '../../node/enclave/enclave.ts';
 import type { Endpoint, EndpointResponse } from '../../node/enclave/frontend.ts';
 import type { Tx } from '../../node/kv/index.ts';
 import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, fromUtf8 } from '../../node/enclave/tables.ts';
-import { LedgerSecretChain, recoverySessionOf, restorePrivateState } from '../../node/enclave/recovery.ts';
+import { LedgerSecretChain, PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_TABLE, PREVIOUS_SERVICE_IDENTITY_TABLE, recoverySessionOf, restorePrivateState } from '../../node/enclave/recovery.ts';
 import { govError, govReadEndpoint, govSignedEndpoint, isGovResponse, registerGovEndpoints, verifyGovEndpointRequest } from '../app.ts';
 import { registerHostAction } from '../constitution.ts';
 import { decodeShare, type Share } from './sharing.ts';
@@ -109,7 +109,24 @@ export function recoveryEndpoints(enclave: Enclave): Endpoint[] {
     }
   });
 
-  return [encryptedShare, recover];
+  // CCF's GET /node/service/previous_identity, plus (Synod) the new identity's endorsement of it.
+  const previousIdentity: Endpoint = {
+    method: 'GET', path: '/node/service/previous_identity', authn: ['no_auth'], mode: 'readonly', beforeOpen: true,
+    summary: 'The identity of the service this one recovered',
+    handler: (ctx) => {
+      const raw = ctx.tx.map(PREVIOUS_SERVICE_IDENTITY_TABLE).get(UNIT_KEY);
+      if (raw === undefined) return { status: 404, body: { error: { code: 'ResourceNotFound', message: 'This service is not a recovery of a previous service.' } } };
+      const endorsement = ctx.tx.map(PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_TABLE).get(UNIT_KEY);
+      return {
+        body: {
+          previous_service_identity: parseJsonBytes<string>(raw),
+          ...(endorsement !== undefined ? { previous_service_identity_endorsement: parseJsonBytes<string>(endorsement) } : {}),
+        },
+      };
+    },
+  };
+
+  return [encryptedShare, recover, previousIdentity];
 }
 
 /** transition_service_to_open on a Recovering service: wait for the members' recovery shares (CCF). */

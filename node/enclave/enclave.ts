@@ -27,7 +27,7 @@ import { Tables, UNIT_KEY, fromUtf8, jsonBytes, parseJsonBytes, utf8, type NodeI
 import { seal, unseal, type EnclaveSecrets } from './sealing.ts';
 import { createSecrets, genesisTransaction, type GenesisConfig, type NodeAddresses } from './genesis.ts';
 import { replayLedger } from './replay.ts';
-import { LedgerSecretChain, attachRecoverySession, ledgerSecretOf, recoveryTransaction, replayPublicLedger, type LedgerSecretRange } from './recovery.ts';
+import { LedgerSecretChain, attachRecoverySession, endorsePreviousIdentity, ledgerSecretOf, recoveryTransaction, replayPublicLedger, type LedgerSecretRange } from './recovery.ts';
 import { Metrics } from './metrics.ts';
 
 const ZERO_DIGEST = new Uint8Array(32);
@@ -892,7 +892,8 @@ export class Enclave {
     enclave.durableSeqno = replayed.lastSeqno;
     enclave.bootstrapView = replayed.lastView + 1;
     enclave.bootstrapping = [];
-    enclave.execute(recoveryTransaction(secrets, init.addresses, replayed.previousServiceCertPem, init.genesis?.nodeEvidence));
+    const endorsement = await endorsePreviousIdentity(secrets, replayed.previousServiceCertPem);
+    enclave.execute(recoveryTransaction(secrets, init.addresses, replayed.previousServiceCertPem, init.genesis?.nodeEvidence, endorsement));
     enclave.emitSignature();
     const all = [...entries, ...enclave.bootstrapping];
     enclave.bootstrapping = undefined;

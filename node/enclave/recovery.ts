@@ -21,7 +21,7 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
 import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
 import { verifyDigest } from '../crypto/keys.ts';
-import { certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
+import { certificatePublicKeyDer, createEndorsedCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { decodeEntry, leafFromDigests, LedgerSecret, LedgerFormatError, type DecodedEntry } from '../ledger/index.ts';
 import type { Store } from '../kv/index.ts';
 import type { StoreSnapshot } from '../kv/types.ts';
@@ -363,6 +363,22 @@ export function watchRecoveryShareRefresh(enclave: Enclave, secrets: () => Ledge
 
 // ---- the recovering service's first transaction ---------------------------------------------------
 
+/** Where a recovered service names the service it continues (CCF's table: the PEM as a JSON string). */
+export const PREVIOUS_SERVICE_IDENTITY_TABLE = 'public:ccf.gov.service.previous_service_identity';
+/** The previous service's public key in a certificate issued by the new service key (JSON string of PEM). */
+export const PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_TABLE = 'public:ccf.internal.previous_service_identity_endorsement';
+
+/**
+ * The new identity endorsing the previous one: the previous service's public key, certified by the new
+ * service key, so that what the previous service signed chains to the new service certificate.
+ */
+export async function endorsePreviousIdentity(secrets: EnclaveSecrets, previousServiceCertPem: string): Promise<string> {
+  const previousKeyPem = new X509Certificate(previousServiceCertPem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  return createEndorsedCertificate(previousKeyPem, { keyPair: secrets.serviceKey, certPem: secrets.serviceCertPem }, {
+    commonName: 'Synod Service (previous identity)', validityDays: 3650,
+  });
+}
+
 /**
  * The ledger secret an enclave uses for its secrets: a plain LedgerSecret for a service that never
  * recovered, a chain when its own secret starts after a previous service's entries.
@@ -378,7 +394,7 @@ export function ledgerSecretOf(secrets: EnclaveSecrets): LedgerSecret {
  * the new identity, Recovering, endorsing the previous identity; the previous nodes retired; this node
  * trusted (its own attestation trusted, as at genesis).
  */
-export function recoveryTransaction(secrets: EnclaveSecrets, addresses: NodeAddresses, previousServiceCertPem: string, nodeEvidence?: NodeEvidence): (tx: Tx) => void {
+export function recoveryTransaction(secrets: EnclaveSecrets, addresses: NodeAddresses, previousServiceCertPem: string, nodeEvidence?: NodeEvidence, endorsementPem?: string): (tx: Tx) => void {
   return (tx) => {
     const service = tx.map(Tables.serviceInfo).get(UNIT_KEY);
     const previous = service === undefined ? {} : parseJsonBytes<Record<string, unknown>>(service);
@@ -407,6 +423,8 @@ export function recoveryTransaction(secrets: EnclaveSecrets, addresses: NodeAddr
     };
     nodes.set(utf8(nodeId), jsonBytes(node));
     tx.map(Tables.nodeEndorsedCerts).set(utf8(nodeId), utf8(secrets.nodeCertPem));
+    tx.map(PREVIOUS_SERVICE_IDENTITY_TABLE).set(UNIT_KEY, jsonBytes(previousServiceCertPem));
+    if (endorsementPem !== undefined) tx.map(PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_TABLE).set(UNIT_KEY, jsonBytes(endorsementPem));
     clearSubmittedShares(tx);
   };
 }

@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { createIdentities } from '../../node/sandbox/main.ts';
 import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
@@ -106,6 +107,12 @@ describe('disaster recovery drill', () => {
     expect(newCert).not.toBe(oldCert);
     const after = connect(fresh, newCert);
     expect(await serviceStatus(after.gov)).toBe('Recovering');
+    // The new identity names and endorses the previous one.
+    const identity = (await after.anonymous.get('/node/service/previous_identity')).json() as Record<string, string>;
+    expect(identity.previous_service_identity!.trim()).toBe(oldCert.trim());
+    const endorsement = new X509Certificate(identity.previous_service_identity_endorsement!);
+    expect(endorsement.verify(new X509Certificate(newCert).publicKey)).toBe(true);
+    expect(endorsement.publicKey.export({ type: 'spki', format: 'der' }).equals(new X509Certificate(oldCert).publicKey.export({ type: 'spki', format: 'der' }))).toBe(true);
     const info = (await after.gov.get('/gov/service/info')).body;
     expect(JSON.stringify(info)).not.toContain('the private recipe');
     expect((await after.user.get('/app/log/private?id=42')).status).not.toBe(200);
