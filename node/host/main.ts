@@ -38,6 +38,8 @@ const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
 const CONSENSUS_STATE_FILE = 'consensus_state.json';
 const NODE_TO_NODE_PORT_FILE = 'node_to_node_port';
+/** The service's nodes as the join answer listed them: a joiner that restarts before its first entry needs them. */
+const JOIN_PEERS_FILE = 'join_peers.json';
 
 function log(level: 'info' | 'warn' | 'error', message: string): void {
   process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
@@ -221,8 +223,22 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     });
   };
   let joined: { secrets: EnclaveSecrets; peers: Map<string, string> } | undefined;
+  const joinPeersPath = join(config.dataDir, JOIN_PEERS_FILE);
+  let joinPeers: Map<string, string> | undefined;
   if (!sealed && ledger.entries.length === 0 && config.join) {
     joined = await joinService(config, nodeAddresses, nodeAddresses.publishedAddress);
+    joinPeers = joined.peers;
+    writeDurable(joinPeersPath, JSON.stringify([...joinPeers]));
+  } else if (sealed && ledger.entries.length === 0 && existsSync(joinPeersPath)) {
+    // Hostile input like everything on disk: only well-formed ids and addresses are used (join.ts checks).
+    try {
+      const listed = JSON.parse(readFileSync(joinPeersPath, 'utf8')) as Array<[string, string]>;
+      joinPeers = peersFromJoinResponse({ node_status: 'Trusted', node_id: '', network_info: {
+        nodes: listed.map(([node_id, node_to_node_address]) => ({ node_id, node_to_node_address })),
+      } } as never);
+    } catch (error) {
+      log('warn', `${joinPeersPath} ignored: ${(error as Error).message}`);
+    }
   }
   const snapshots = await SnapshotFiles.open(join(config.dataDir, 'snapshots'), { log });
   let transport: PeerTransport | undefined;
@@ -274,7 +290,8 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(sealed ? { sealed } : {}),
     ledger,
     ...(genesis && !joined ? { genesis } : {}),
-    ...(joined ? { joined: joined.secrets, joinPeers: joined.peers } : {}),
+    ...(joined ? { joined: joined.secrets } : {}),
+    ...(joinPeers ? { joinPeers } : {}),
     ...(consensusState ? { consensusState } : {}),
     produceEvidence: (nodePublicKeyDer) => produceNodeEvidence({
       platform: config.platform,
