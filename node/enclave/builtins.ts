@@ -7,6 +7,7 @@ import type { Enclave } from './enclave.ts';
 import type { Endpoint, EndpointRequest, EndpointResponse } from './frontend.ts';
 import { Tables, UNIT_KEY, fromUtf8, parseJsonBytes, type NodeInfo, type ServiceInfo } from './tables.ts';
 import { openApiDocument } from './openapi.ts';
+import { withServiceEndorsements } from './recovery.ts';
 
 export const SYNOD_VERSION = 'synod-0.1.0';
 
@@ -59,7 +60,7 @@ function receipt(req: EndpointRequest, enclave: Enclave): EndpointResponse {
   if ((req.headers.accept ?? '').includes('application/cose')) {
     return { body: enclave.coseReceipt(view, seqno), headers: { 'content-type': 'application/cose' } };
   }
-  return { body: enclave.receipt(view, seqno) };
+  return { body: withServiceEndorsements(enclave.receipt(view, seqno), enclave) };
 }
 
 function nodeState(_req: EndpointRequest, enclave: Enclave): EndpointResponse {

@@ -428,3 +428,19 @@ export function recoveryTransaction(secrets: EnclaveSecrets, addresses: NodeAddr
     clearSubmittedShares(tx);
   };
 }
+
+/**
+ * A receipt signed by a node of a previous service: its certificate chains to the previous identity, so
+ * the receipt carries the new identity's endorsement of it (CCF's service_endorsements) and verifies
+ * against the current service certificate.
+ */
+export function withServiceEndorsements<T extends { cert: string }>(receipt: T, enclave: { store: Store; serviceCertPem: string }): T & { service_endorsements?: string[] } {
+  const raw = enclave.store.get(PREVIOUS_SERVICE_IDENTITY_ENDORSEMENT_TABLE, UNIT_KEY);
+  if (raw === undefined) return receipt;
+  try {
+    if (new X509Certificate(receipt.cert).verify(new X509Certificate(enclave.serviceCertPem).publicKey)) return receipt;
+  } catch {
+    return receipt;
+  }
+  return { ...receipt, service_endorsements: [parseJsonBytes<string>(raw)] };
+}

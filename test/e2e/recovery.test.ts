@@ -18,6 +18,7 @@ import { createGovernanceClient } from '../../client/src/gov/node.ts';
 import { submitRecoveryShare } from '../../client/src/gov/recovery.ts';
 import { transitionNodeToTrusted } from '../../client/src/gov/proposals.ts';
 import { govCommand } from '../../client/src/cli/gov-commands.ts';
+import { verifyReceipt } from '../../client/src/verify/receipt.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'synod-recovery-'));
 const common = join(workspace, 'sandbox_common');
@@ -168,6 +169,11 @@ describe('disaster recovery drill', () => {
     // The same history: the old transaction is committed in the recovered service, and new writes continue it.
     const status = (await after.anonymous.get(`/app/tx?transaction_id=${txid}`)).json() as { status: string };
     expect(status.status).toBe('Committed');
+    // Its receipt, signed by a node of the previous service, verifies against the new service certificate.
+    const receipt = (await after.anonymous.get(`/app/receipt?transaction_id=${txid}`)).json() as { service_endorsements?: string[] };
+    expect(receipt.service_endorsements).toHaveLength(1);
+    expect(() => verifyReceipt(receipt, { serviceCert: newCert })).not.toThrow();
+    expect(() => verifyReceipt({ ...receipt, service_endorsements: [] }, { serviceCert: newCert })).toThrow();
     const next = await after.user.post('/app/log/private', { id: 43, msg: 'after recovery' });
     expect(next.status).toBe(200);
     const [oldView, oldSeqno] = txid.split('.').map(Number) as [number, number];
