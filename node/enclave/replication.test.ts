@@ -8,7 +8,7 @@ import type { HostPort, RequestMessage } from '../boundary.ts';
 import { createIdentity, certificateDer } from '../crypto/certs.ts';
 import { produceVirtualNodeEvidence } from '../attestation/node-evidence.ts';
 import { Enclave } from './enclave.ts';
-import { Frontend, type NativeApp } from './frontend.ts';
+import { Frontend, type EndpointContext, type NativeApp } from './frontend.ts';
 import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinResponseBody } from './join.ts';
 import { loggingApp } from '../apps/logging.ts';
 import { completeSnapshotFile, verifySnapshotFile } from '../snapshot/index.ts';
@@ -100,8 +100,20 @@ const addresses = (i: number) => ({
 });
 const options = { signatureTxCount: 100, signatureDelayMs: 20, consensusTickMs: 10, raftLimits: { electionTimeoutTicks: 10 }, snapshotTxInterval: 15 };
 
+/** Endpoints with each forwarding policy: they write one key and answer the id of the node that ran them. */
+function forwardingApp(enclave: Enclave): NativeApp {
+  const endpoint = (path: string, forwarding: 'always' | 'sometimes' | 'never') => ({
+    method: 'POST', path, authn: ['user_cert'], mode: 'readwrite' as const, forwarding,
+    handler: (ctx: EndpointContext) => {
+      ctx.tx.map('public:ran').set(new TextEncoder().encode(path), new TextEncoder().encode(enclave.nodeId));
+      return { body: { ranOn: enclave.nodeId } };
+    },
+  });
+  return { name: 'forwarding', endpoints: [endpoint('/app/always', 'always'), endpoint('/app/sometimes', 'sometimes'), endpoint('/app/never', 'never')] };
+}
+
 function apps(enclave: Enclave): NativeApp[] {
-  return [loggingApp, joinApp(enclave)];
+  return [loggingApp, joinApp(enclave), forwardingApp(enclave)];
 }
 
 async function call(node: SimNode, method: string, path: string, body: unknown, certPem?: string): Promise<{ status: number; json: unknown; headers: Record<string, string> }> {
@@ -200,6 +212,16 @@ describe('replication between enclaves', () => {
     const forwarded = await call(backup, 'POST', '/app/log/private', { id: 99, msg: 'via backup' }, user.certPem);
     expect(forwarded.status).toBe(200);
     expect(forwarded.headers['x-ms-ccf-transaction-id']).toMatch(/^\d+\.\d+$/);
+
+    // Forwarding policies on a backup: always and sometimes (it writes) run on the primary; never refuses.
+    for (const path of ['/app/always', '/app/sometimes']) {
+      const r = await call(backup, 'POST', path, {}, user.certPem);
+      expect(r.status, path).toBe(200);
+      expect((r.json as { ranOn: string }).ranOn).toBe(primary.name);
+    }
+    const never = await call(backup, 'POST', '/app/never', {}, user.certPem);
+    expect(never.status).toBe(409);
+    expect((never.json as { error: { code: string } }).error.code).toBe('NotPrimary');
 
     // The primary is lost: another is elected, signs in a new view, and every committed write is there.
     primary.host.down = true;
