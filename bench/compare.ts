@@ -1,0 +1,279 @@
+// `npm run bench -- --compare etcd` (or `node --import tsx bench/compare.ts`): a 3-member etcd and a
+// 3-node Synod (the JS logging app), started in turn on 127.0.0.1 and driven by the same load generator
+// (bench/compare-worker.ts over bench/http-connection.ts: keep-alive HTTP/1.1, one request in flight per
+// client, a fresh key per put, the same value size), at the same concurrencies, each point bounded in time
+// and request count. Prints one table: puts/s, p50/p99 latency, Synod's commit latency (write → receipt
+// available), the CPU all members spent per put, and Synod/etcd throughput. It installs nothing: when
+// etcd is missing it says how to install it and exits non-zero. It stops every process it started and
+// removes their data, also on errors and Ctrl-C.
+//
+//   npm run bench -- --compare etcd|none [--seconds 5] [--concurrency 1,32,128] [--value-bytes 256]
+//                    [--nodes 3] [--load-workers 2] [--etcd-path etcd] [--json]
+//
+// --compare none: Synod alone (issue 5's 3-node figures). etcd's put answers once a quorum has it in its
+// log (fsync'd), so its latency is its commit latency; for Synod the commit column comes from one extra
+// client that writes and then polls GET /app/receipt until the receipt is there, while the load runs.
+
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { startCluster, type Cluster } from '../test/helpers/cluster.ts';
+import { KeepAliveConnection, type Endpoint } from './http-connection.ts';
+import { putRequest, type PutJob, type PutOutcome, type System } from './compare-worker.ts';
+import { etcdMissingMessage, findEtcd, startEtcdCluster, type EtcdCluster } from './etcd.ts';
+
+export interface CompareOptions {
+  compare: 'etcd' | 'none';
+  seconds: number;
+  concurrencies: number[];
+  valueBytes: number;
+  nodes: number;
+  loadWorkers: number;
+  etcdPath: string;
+  json: boolean;
+}
+
+export interface PointResult {
+  system: System;
+  concurrency: number;
+  puts: number;
+  errors: number;
+  putsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Synod only: write sent → receipt available. */
+  commitP50Ms?: number;
+  commitP99Ms?: number;
+  /** CPU time (user + system) of all members together per answered put, µs. */
+  cpuUsPerPut: number;
+  firstError?: string;
+}
+
+const PUTS_PER_POINT_MAX = 2_000_000;
+
+export function parseCompareArgs(argv: string[]): CompareOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      compare: { type: 'string', default: 'etcd' },
+      seconds: { type: 'string', default: '5' },
+      concurrency: { type: 'string', default: '1,32,128' },
+      'value-bytes': { type: 'string', default: '256' },
+      nodes: { type: 'string', default: '3' },
+      'load-workers': { type: 'string', default: '2' },
+      'etcd-path': { type: 'string', default: 'etcd' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const options: CompareOptions = {
+    compare: values.compare as CompareOptions['compare'],
+    seconds: Number(values.seconds),
+    concurrencies: values.concurrency.split(',').map(Number),
+    valueBytes: Number(values['value-bytes']),
+    nodes: Number(values.nodes),
+    loadWorkers: Number(values['load-workers']),
+    etcdPath: values['etcd-path'],
+    json: values.json,
+  };
+  const integerIn = (x: number, min: number, max: number) => Number.isInteger(x) && x >= min && x <= max;
+  if (!['etcd', 'none'].includes(options.compare)) throw new Error('--compare must be etcd or none');
+  if (!(options.seconds > 0 && options.seconds <= 600)) throw new Error('--seconds must be in (0, 600]');
+  if (!options.concurrencies.every((c) => integerIn(c, 1, 1024))) throw new Error('--concurrency must be a list of integers in 1..1024');
+  if (!integerIn(options.valueBytes, 1, 1_000_000)) throw new Error('--value-bytes must be an integer in 1..1000000');
+  if (!integerIn(options.nodes, 1, 7)) throw new Error('--nodes must be in 1..7');
+  if (!integerIn(options.loadWorkers, 1, 16)) throw new Error('--load-workers must be in 1..16');
+  return options;
+}
+
+/** Nearest-rank percentile of ascending `sorted`. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.max(0, rank - 1)]!;
+}
+
+/** User + system CPU of processes so far, µs (Linux /proc; NaN elsewhere or once one has gone). */
+function cpuUs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(after[11]) + Number(after[12]);
+    } catch {
+      return NaN;
+    }
+  }
+  return ticks * 10_000; // USER_HZ is 100 on Linux
+}
+
+/** A load thread, connected; calling it runs the load to the deadline and ends the thread. */
+async function loadThread(job: PutJob): Promise<(deadlineEpochMs: number) => Promise<PutOutcome>> {
+  const worker = new Worker(new URL('./compare-worker.mjs', import.meta.url), { workerData: job });
+  try {
+    await once(worker, 'message');
+  } catch (error) {
+    void worker.terminate();
+    throw error;
+  }
+  return async (deadlineEpochMs) => {
+    worker.postMessage({ deadlineEpochMs });
+    const [outcome] = (await once(worker, 'message')) as [PutOutcome];
+    await worker.terminate();
+    return outcome;
+  };
+}
+
+/** Synod's commit latency while the load runs: write, then poll for the receipt, one at a time. */
+async function commitProbe(endpoint: Endpoint, valueBytes: number, firstId: number, until: number): Promise<number[]> {
+  const connection = new KeepAliveConnection(endpoint);
+  await connection.open();
+  const samples: number[] = [];
+  const value = 'x'.repeat(valueBytes);
+  try {
+    for (let id = firstId; Date.now() < until; id++) {
+      const sent = performance.now();
+      const { path, body } = putRequest('synod', id, value);
+      const written = await connection.send('POST', path, body);
+      const txid = written.header('x-ms-ccf-transaction-id');
+      if (written.status !== 200 || !txid) continue;
+      let receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+      while (receipt.status !== 200 && Date.now() < until + 5_000) {
+        await new Promise((r) => setTimeout(r, 1));
+        receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+      }
+      if (receipt.status === 200) samples.push(performance.now() - sent);
+    }
+  } finally {
+    connection.close();
+  }
+  return samples;
+}
+
+/** One point: `concurrency` clients spread over the load threads, bounded by time and count. */
+async function measure(system: System, endpoint: Endpoint, pids: number[], concurrency: number, options: CompareOptions): Promise<PointResult> {
+  const threads = Math.min(options.loadWorkers, concurrency);
+  const keyBase = concurrency * 100_000_000;
+  const jobs: PutJob[] = Array.from({ length: threads }, (_, i) => ({
+    system, endpoint,
+    concurrency: Math.floor(concurrency / threads) + (i < concurrency % threads ? 1 : 0),
+    valueBytes: options.valueBytes,
+    keyBase: keyBase + i * 10_000_000,
+    requestsMax: Math.floor(PUTS_PER_POINT_MAX / threads),
+  }));
+  const runs = await Promise.all(jobs.map(loadThread));
+  const cpuBefore = cpuUs(pids);
+  const started = performance.now();
+  const until = Date.now() + options.seconds * 1000;
+  const [outcomes, commits] = await Promise.all([
+    Promise.all(runs.map((run) => run(until))),
+    system === 'synod' ? commitProbe(endpoint, options.valueBytes, keyBase + 90_000_000, until) : Promise.resolve(undefined),
+  ]);
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const cpu = cpuUs(pids) - cpuBefore;
+  const latencies = outcomes.flatMap((o) => o.latenciesMs).sort((a, b) => a - b);
+  commits?.sort((a, b) => a - b);
+  const errors = outcomes.reduce((sum, o) => sum + o.errors, 0);
+  const firstError = outcomes.find((o) => o.firstError)?.firstError;
+  return {
+    system, concurrency,
+    puts: latencies.length,
+    errors,
+    putsPerSecond: latencies.length / elapsedSeconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    ...(commits ? { commitP50Ms: percentile(commits, 50), commitP99Ms: percentile(commits, 99) } : {}),
+    cpuUsPerPut: cpu / Math.max(1, latencies.length + errors),
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+const fixed = (x: number | undefined, digits: number) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+
+/** The table: one row per system and concurrency, then Synod/etcd where both ran. */
+export function formatTable(results: PointResult[]): string {
+  const lines = [
+    '| system | clients | puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | errors | Synod/etcd puts/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const etcd = results.find((e) => e.system === 'etcd' && e.concurrency === r.concurrency);
+    const ratio = r.system === 'synod' && etcd ? `${(r.putsPerSecond / etcd.putsPerSecond).toFixed(2)}×` : '';
+    const commit = r.system === 'etcd' ? '= latency | = latency' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
+    lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commit} | ${fixed(r.cpuUsPerPut, 0)} | ${r.errors} | ${ratio} |`);
+  }
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const options = parseCompareArgs(argv);
+  const log = (line: string) => {
+    if (!options.json) process.stdout.write(`${line}\n`);
+  };
+  let etcdVersion: string | undefined;
+  if (options.compare === 'etcd') {
+    etcdVersion = await findEtcd(options.etcdPath);
+    if (!etcdVersion) {
+      process.stderr.write(`${etcdMissingMessage(options.etcdPath)}\n`);
+      return 2;
+    }
+  }
+  // Whatever runs is stopped on the way out, Ctrl-C included.
+  let running: { stop(): Promise<void> } | undefined;
+  const interrupted = async (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping what the benchmark started …\n`);
+    await running?.stop().catch(() => undefined);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  const results: PointResult[] = [];
+  const run = async (system: System, endpoint: Endpoint, pids: number[]) => {
+    for (const concurrency of options.concurrencies) {
+      const result = await measure(system, endpoint, pids, concurrency, options);
+      results.push(result);
+      log(`  ${system.padEnd(5)} c=${String(concurrency).padStart(4)}  ${fixed(result.putsPerSecond, 0).padStart(6)}/s  p50 ${fixed(result.p50Ms, 2)} ms  ` +
+        `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms` : ''}  ` +
+        `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
+    }
+  };
+  const conditions = `${options.seconds} s per point, ${options.valueBytes}-byte values, clients ${options.concurrencies.join('/')}, ` +
+    `${options.loadWorkers} load threads, keep-alive HTTP/1.1`;
+  try {
+    if (etcdVersion) {
+      log(`Starting a ${options.nodes}-member etcd ${etcdVersion} on 127.0.0.1 (${conditions}, plain HTTP to the JSON gateway POST /v3/kv/put on the leader) …`);
+      const etcd: EtcdCluster = await startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion });
+      running = etcd;
+      const leader = etcd.members[await etcd.leader()]!;
+      await run('etcd', { host: '127.0.0.1', port: leader.clientPort }, etcd.members.map((m) => m.pid));
+      running = undefined;
+      await etcd.stop();
+    }
+    log(`Starting a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (${conditions}, TLS with user0's certificate, POST /app/log/private on the primary) …`);
+    const cluster: Cluster = await startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
+    running = cluster;
+    const primary = await cluster.primary();
+    if (primary === undefined) throw new Error('no Synod node says it is primary');
+    const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
+    const endpoint: Endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
+    await run('synod', endpoint, cluster.nodes.map((n) => n.process!.status.pid));
+    running = undefined;
+    await cluster.stop();
+  } finally {
+    await running?.stop().catch(() => undefined);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, results }, null, 2)}\n`);
+  else log(`\n${formatTable(results)}`);
+  return 0;
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (error: Error) => {
+    process.stderr.write(`bench --compare failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
+}
