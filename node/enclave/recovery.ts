@@ -17,7 +17,7 @@
 //    installed in the live store with their original versions. Nothing private is written to the ledger
 //    again: a restarted node decrypts the previous entries itself with the chain it unsealed.
 
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
 import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
 import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
 import { verifyDigest } from '../crypto/keys.ts';
@@ -32,6 +32,7 @@ import type { TransactionHistory } from './history.ts';
 import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables.ts';
 import { issueRecoveryShares, type LedgerSecretRange } from '../../governance/recovery/shares.ts';
 import { RecoveryTables } from '../../governance/recovery/tables.ts';
+import { ENCRYPTED_LEDGER_SECRETS_TABLE, decryptSecretForNode, writeRekey, type EncryptedLedgerSecretsRecord } from '../../governance/recovery/rekey.ts';
 import type { Enclave } from './enclave.ts';
 import type { Tx } from '../kv/index.ts';
 import type { EnclaveSecrets } from './sealing.ts';
@@ -51,7 +52,9 @@ export type { LedgerSecretRange };
  * ledger codec, replay and the enclave use it unchanged.
  */
 export class LedgerSecretChain extends LedgerSecret {
-  #ranges: Array<{ startSeqno: number; secret: LedgerSecret | undefined }>;
+  /** `learnedAt`: the rekey transaction a range was learned from (valid while that entry stands). */
+  #ranges: Array<{ startSeqno: number; secret: LedgerSecret | undefined; learnedAt?: number }>;
+  #learner: { nodeId: string; privateKeyPem: string } | undefined;
 
   /** `latest` encrypts from `latestStartSeqno`; `previous` (oldest first) the seqnos before it. */
   constructor(latest: Uint8Array, latestStartSeqno: number, previous: readonly LedgerSecretRange[] = []) {
@@ -73,6 +76,33 @@ export class LedgerSecretChain extends LedgerSecret {
     const latest = this.#ranges[this.#ranges.length - 1]!;
     const next = new LedgerSecretChain(latest.secret!.exportKey(), latest.startSeqno, previous);
     this.#ranges = next.#ranges;
+  }
+
+  /**
+   * Lets the chain learn rekeyed secrets (governance/recovery/rekey.ts) from the entries it encrypts and
+   * authenticates, with this node's key: in seqno order, every node switches exactly after the rekey.
+   */
+  setLearner(nodeId: string, privateKeyPem: string): void {
+    this.#learner = { nodeId, privateKeyPem };
+  }
+
+  /** Called with each authenticated public domain: drops a range learned from a replaced entry, learns a rekey. */
+  #observe(seqno: number, publicDomain: Uint8Array): void {
+    if (!this.#learner) return;
+    const stale = this.#ranges.some((r) => r.learnedAt === seqno);
+    const record = Buffer.from(publicDomain.buffer, publicDomain.byteOffset, publicDomain.byteLength).includes(REKEY_TABLE_BYTES)
+      ? rekeyRecord(publicDomain, seqno) : undefined;
+    if (!stale && !record) return;
+    if (stale) this.#ranges = this.#ranges.filter((r) => r.learnedAt !== seqno);
+    if (!record || record.start_seqno !== seqno + 1) return;
+    const mine = record.encrypted_secrets[this.#learner.nodeId];
+    if (!mine) return;
+    const key = decryptSecretForNode(this.#learner.privateKeyPem, this.#learner.nodeId, record.start_seqno, mine);
+    if (!key) return;
+    this.#ranges = this.#ranges.filter((r) => r.startSeqno !== record.start_seqno);
+    this.#ranges.push({ startSeqno: record.start_seqno, secret: new LedgerSecret(key), learnedAt: seqno });
+    this.#ranges.sort((a, b) => a.startSeqno - b.startSeqno);
+    key.fill(0);
   }
 
   /** Whether every range's secret is known. */
@@ -103,11 +133,50 @@ export class LedgerSecretChain extends LedgerSecret {
   }
 
   override encrypt(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array } {
-    return this.secretFor(ivSeqno(iv)).encrypt(iv, plaintext, aad);
+    const seqno = ivSeqno(iv);
+    const out = this.secretFor(seqno).encrypt(iv, plaintext, aad);
+    if (!isSnapshotIv(iv)) this.#observe(seqno, aad);
+    return out;
   }
 
   override decrypt(iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array {
-    return this.secretFor(ivSeqno(iv)).decrypt(iv, tag, ciphertext, aad);
+    const seqno = ivSeqno(iv);
+    const out = this.secretFor(seqno).decrypt(iv, tag, ciphertext, aad);
+    // Only what authenticated under the ledger secret is read.
+    if (!isSnapshotIv(iv)) this.#observe(seqno, aad);
+    return out;
+  }
+}
+
+const REKEY_TABLE_BYTES = Buffer.from(ENCRYPTED_LEDGER_SECRETS_TABLE, 'utf8');
+
+/** The view's top bit in the IV marks snapshots (node/ledger/entry.ts). */
+function isSnapshotIv(iv: Uint8Array): boolean {
+  return (iv[11]! & 0x80) !== 0;
+}
+
+/** The encrypted_ledger_secrets write in a public domain, by re-framing it as an entry without a private domain. */
+function rekeyRecord(publicDomain: Uint8Array, seqno: number): EncryptedLedgerSecretsRecord | undefined {
+  try {
+    const size = 16 + 12 + 8 + publicDomain.length;
+    const bytes = new Uint8Array(8 + size);
+    const view = new DataView(bytes.buffer);
+    bytes[0] = 1;
+    view.setUint32(2, size % 2 ** 32, true);
+    view.setUint16(6, Math.floor(size / 2 ** 32), true);
+    view.setUint32(8 + 16, seqno % 2 ** 32, true);
+    view.setUint32(8 + 16 + 4, Math.floor(seqno / 2 ** 32), true);
+    view.setUint32(8 + 28, publicDomain.length % 2 ** 32, true);
+    view.setUint32(8 + 32, Math.floor(publicDomain.length / 2 ** 32), true);
+    bytes.set(publicDomain, 8 + 36);
+    const entry = decodeEntry(bytes);
+    const map = entry.publicMaps.find((m) => m.name === ENCRYPTED_LEDGER_SECRETS_TABLE);
+    const value = map?.writes.find(([key]) => equalBytes(key, UNIT_KEY))?.[1];
+    if (!value) return undefined;
+    const record = parseJsonBytes<EncryptedLedgerSecretsRecord>(value);
+    return Number.isSafeInteger(record.start_seqno) && typeof record.encrypted_secrets === 'object' && record.encrypted_secrets !== null ? record : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -342,6 +411,8 @@ export function attachRecoverySession(enclave: Enclave, session: RecoverySession
  */
 export function watchRecoveryShareRefresh(enclave: Enclave, secrets: () => LedgerSecretRange[], log: (level: 'info' | 'warn' | 'error', message: string) => void): void {
   const watched = new Set<string>([Tables.govTriggers, Tables.serviceConfig, Tables.memberEncryptionKeys, Tables.memberInfo]);
+  const rekeyVersion = () => enclave.store.getVersion(Tables.govTriggers, utf8('ledger_rekey')) ?? 0;
+  let rekeyHandled = rekeyVersion();
   let scheduled = false;
   enclave.onMapsWritten((maps) => {
     if (scheduled || !maps.some((m) => watched.has(m.name)) || !enclave.isPrimary()) return;
@@ -352,6 +423,19 @@ export function watchRecoveryShareRefresh(enclave: Enclave, secrets: () => Ledge
       const service = enclave.store.get(Tables.serviceInfo, UNIT_KEY);
       if (!service || parseJsonBytes<{ status?: string }>(service).status !== 'Open') return;
       try {
+        if (rekeyVersion() > rekeyHandled) {
+          rekeyHandled = rekeyVersion();
+          const rekeyed = enclave.execute((tx) => {
+            const nodes: Array<{ id: string; publicKeyDer: Uint8Array }> = [];
+            tx.map(Tables.nodesInfo).forEach((value, key) => {
+              const info = parseJsonBytes<{ status?: string; cert?: string }>(value);
+              if (info.status === 'Trusted' && info.cert) nodes.push({ id: new TextDecoder().decode(key), publicKeyDer: certificatePublicKeyDer(info.cert) });
+            });
+            // The transaction's own seqno: the primary commits it next.
+            writeRekey(tx, new Uint8Array(randomBytes(32)), enclave.store.version + 2, nodes);
+          });
+          log('info', `ledger rekeyed: a new ledger secret from seqno ${(rekeyed.seqno ?? 0) + 1}`);
+        }
         const issued = enclave.execute((tx) => issueRecoveryShares(tx, secrets(), { includeAccepted: true }));
         log('info', `recovery: issued ${issued.value} recovery share(s)`);
       } catch (error) {
@@ -384,10 +468,16 @@ export async function endorsePreviousIdentity(secrets: EnclaveSecrets, previousS
  * recovered, a chain when its own secret starts after a previous service's entries.
  */
 export function ledgerSecretOf(secrets: EnclaveSecrets): LedgerSecret {
-  const start = secrets.ledgerSecretStartSeqno ?? 1;
-  if (start <= 1 && (secrets.previousLedgerSecrets ?? []).length === 0) return new LedgerSecret(secrets.ledgerSecret);
-  return new LedgerSecretChain(secrets.ledgerSecret, start, secrets.previousLedgerSecrets ?? []);
+  // One chain per secrets object: replay and the running enclave must share what replay learned.
+  const known = chains.get(secrets);
+  if (known) return known;
+  const chain = new LedgerSecretChain(secrets.ledgerSecret, secrets.ledgerSecretStartSeqno ?? 1, secrets.previousLedgerSecrets ?? []);
+  chain.setLearner(nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer), secrets.nodeKey.privateKeyPem);
+  chains.set(secrets, chain);
+  return chain;
 }
+
+const chains = new WeakMap<EnclaveSecrets, LedgerSecretChain>();
 
 /**
  * The first transaction of a recovering service (CCF: the public recovery's service and node records):
