@@ -220,12 +220,17 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  // Whatever runs is stopped on the way out, Ctrl-C included.
-  let running: { stop(): Promise<void> } | undefined;
-  const interrupted = async (signal: NodeJS.Signals) => {
+  // Whatever runs, or is starting, is stopped on the way out, Ctrl-C included.
+  let running: Promise<{ stop(): Promise<void> }> | undefined;
+  const stopRunning = async () => {
+    const system = await running?.catch(() => undefined);
+    running = undefined;
+    await system?.stop().catch(() => undefined);
+  };
+  let interrupting: Promise<void> | undefined;
+  const interrupted = (signal: NodeJS.Signals) => {
     process.stderr.write(`\n${signal}: stopping what the benchmark started …\n`);
-    await running?.stop().catch(() => undefined);
-    process.exit(130);
+    interrupting ??= stopRunning().then(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -244,25 +249,26 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (etcdVersion) {
       log(`Starting a ${options.nodes}-member etcd ${etcdVersion} on 127.0.0.1 (${conditions}, plain HTTP to the JSON gateway POST /v3/kv/put on the leader) …`);
-      const etcd: EtcdCluster = await startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion });
-      running = etcd;
+      const starting = startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion });
+      running = starting;
+      const etcd: EtcdCluster = await starting;
       const leader = etcd.members[await etcd.leader()]!;
       await run('etcd', { host: '127.0.0.1', port: leader.clientPort }, etcd.members.map((m) => m.pid));
-      running = undefined;
-      await etcd.stop();
+      await stopRunning();
     }
     log(`Starting a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (${conditions}, TLS with user0's certificate, POST /app/log/private on the primary) …`);
-    const cluster: Cluster = await startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
-    running = cluster;
+    const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
+    running = starting;
+    const cluster: Cluster = await starting;
     const primary = await cluster.primary();
     if (primary === undefined) throw new Error('no Synod node says it is primary');
     const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
     const endpoint: Endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
     await run('synod', endpoint, cluster.nodes.map((n) => n.process!.status.pid));
-    running = undefined;
-    await cluster.stop();
+    await stopRunning();
   } finally {
-    await running?.stop().catch(() => undefined);
+    if (interrupting) await interrupting; // it ends the process once all is stopped
+    await stopRunning();
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
   }
