@@ -72,6 +72,8 @@ export interface HostPort {
   snapshotWritePending?(seqno: number, entry: Uint8Array, evidenceSeqno: number): Promise<void>;
   /** enclave → host: snapshotCommit. The evidence committed: append its receipt, name the file `.committed`. */
   snapshotCommit?(seqno: number, evidenceSeqno: number, receiptJson: string): void;
+  /** enclave → host: snapshotLatest. The newest committed snapshot file, for a joiner (hostile to the joiner). */
+  snapshotLatest?(): Promise<Uint8Array | undefined>;
   /** enclave → host: snapshotDiscardAfter. Snapshots after `seqno` were rolled back. */
   snapshotDiscardAfter?(seqno: number): void;
   /** enclave → host: log. */

@@ -16,7 +16,7 @@ import { decodeEntry, encodeEntry, leafFromDigests, LedgerSecret, type DecodedEn
 import type { RequestMessage, ResponseMessage } from '../boundary.ts';
 import { equalBytes } from '../crypto/hash.ts';
 import { EntryFlags } from '../ledger/index.ts';
-import { Snapshotter, serializeSnapshot, snapshotDigest, snapshotEvidenceWrite } from '../snapshot/index.ts';
+import { Snapshotter, restoreFromSnapshotFile, serializeSnapshot, snapshotDigest, snapshotEvidenceWrite } from '../snapshot/index.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
@@ -77,6 +77,12 @@ export interface EnclaveInit {
   addresses: NodeAddresses;
   /** The consensus hard state (term, vote) the host kept, if any (hostile input: validated). */
   consensusState?: Uint8Array;
+  /**
+   * A committed snapshot file (CCF format, with its evidence receipt) the ledger continues from: a node
+   * that joined from a snapshot keeps ledger entries only after it. Hostile input: verified against the
+   * service certificate before use.
+   */
+  snapshot?: Uint8Array;
   /**
    * Attestation of this node's key for the genesis record (platform-specific; the key is created here,
    * so the evidence can only be produced once it exists). Default: virtual (insecure) evidence.
@@ -190,13 +196,35 @@ export class Enclave {
     }
     const nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
     const secret = ledgerSecretOf(secrets);
-    const store = new Store();
-    const tree = new MerkleTree();
+    let store = new Store();
+    let tree = new MerkleTree();
     const history = new TransactionHistory();
     const entries: Entry[] = [];
     let voters: string[] = [];
+    let base: { seqno: number; view: number } | undefined;
+    if (init.snapshot) {
+      const restored = restoreFromSnapshotFile(init.snapshot, secrets.serviceCertPem, secret);
+      store = restored.store;
+      tree = restored.tree;
+      base = { seqno: restored.seqno, view: restored.view };
+      history.startAfter(restored.seqno, restored.signatureInfo);
+      voters = trustedNodesOf(store);
+      // The consensus log before the snapshot: positions and views only (the entries themselves are not
+      // here; everything up to the snapshot is committed, and only the configuration at it matters).
+      const placeholder = new Uint8Array(0);
+      let k = 0;
+      for (let index = 1; index <= restored.seqno; index++) {
+        while (k + 1 < restored.views.length && restored.views[k + 1]!.startSeqno <= index) k++;
+        const last = index === restored.seqno;
+        entries.push({
+          term: restored.views[k]?.view ?? restored.view, index, isSignature: last, data: placeholder,
+          ...(last ? { configuration: voters } : {}),
+        });
+      }
+      host.log('info', `starting from the snapshot at seqno ${restored.seqno} (view ${restored.view}), evidence at ${restored.evidence.evidenceSeqno}`);
+    }
     const replayed = replayLedger(ledger, {
-      secret, store, tree, history, nodeId, log: host.log.bind(host),
+      secret, store, tree, history, nodeId, log: host.log.bind(host), ...(base ? { base } : {}),
       onEntry: (entry, bytes, isSignature) => {
         let configuration: string[] | undefined;
         if (entry.maps.some((m) => m.name === Tables.nodesInfo)) {
@@ -214,7 +242,7 @@ export class Enclave {
     const lastSeqno = replayed.lastSeqno;
     const hardState = parseHardState(init.consensusState, replayed.lastView, host);
     const enclave = new Enclave(secrets, host, init.options, { store, tree, history }, {
-      entries, hardState, commitSeqno: replayed.commitSeqno,
+      entries, hardState, commitSeqno: Math.max(replayed.commitSeqno, base?.seqno ?? 0),
     });
     if (init.joinPeers) {
       enclave.bootstrapPeers = init.joinPeers;
@@ -225,6 +253,8 @@ export class Enclave {
       host.log('info', `service created by node ${nodeId}`);
     } else if (lastSeqno === 0 && !secrets.joined) {
       throw new Error('the ledger is empty but this node\'s secrets are sealed: its genesis was lost');
+    } else if (lastSeqno > 0 && init.joined) {
+      host.log('info', `node ${nodeId} joined from a snapshot at seqno ${lastSeqno}; catching up from the primary`);
     } else if (lastSeqno > 0) {
       host.log('info', `restarted from ledger at seqno ${lastSeqno} (view ${replayed.lastView}, committed ${replayed.commitSeqno})`);
     } else {
@@ -265,6 +295,11 @@ export class Enclave {
       serviceCertPem: this.secrets.serviceCertPem,
       ledgerSecret: this.secrets.ledgerSecret,
     };
+  }
+
+  /** The newest committed snapshot file the host keeps (for a joiner to start from), if any. */
+  latestSnapshot(): Promise<Uint8Array | undefined> {
+    return this.host.snapshotLatest?.() ?? Promise.resolve(undefined);
   }
 
   /** Signs a joiner's public key into a node certificate endorsed by the service key. */
@@ -493,6 +528,9 @@ export class Enclave {
   }
 
   private requireCommitted(view: number, seqno: number): void {
+    if (seqno < this.history.firstSeqno) {
+      throw new RpcError('ResourceNotFound', `This node started from a snapshot at seqno ${this.history.firstSeqno - 1} and holds no receipt for earlier transactions; ask another node.`);
+    }
     const status = this.txStatus(view, seqno);
     if (status === 'Invalid') throw new RpcError('TransactionInvalid');
     if (status !== 'Committed') throw new RpcError('TransactionPendingOrUnknown');

@@ -23,7 +23,9 @@ export interface SignatureInfo {
 
 export class TransactionHistory {
   private digests = new Uint8Array(INITIAL_CAPACITY * DIGEST_BYTES);
-  private count = 0; // entries recorded: seqnos 1..count
+  private count = 0; // entries recorded: seqnos base+1..count
+  /** A node that started from a snapshot knows no digest at or before this seqno. */
+  private base = 0;
   private readonly claims = new Map<number, Uint8Array>();
   private readonly signatures: SignatureInfo[] = [];
 
@@ -31,14 +33,27 @@ export class TransactionHistory {
     return this.count;
   }
 
+  /** The seqno this history starts after (0, or a snapshot's seqno). */
+  get firstSeqno(): number {
+    return this.base + 1;
+  }
+
+  /** Starts an empty history after a snapshot at `seqno`: earlier transactions have no digests here. */
+  startAfter(seqno: number, signature: SignatureInfo | undefined): void {
+    if (this.count !== 0 || !Number.isSafeInteger(seqno) || seqno < 0) throw new Error('history: startAfter on a used history');
+    this.base = seqno;
+    this.count = seqno;
+    if (signature) this.signatures.push(signature);
+  }
+
   record(seqno: number, writeSetDigest: Uint8Array, claimsDigest: Uint8Array): void {
     if (seqno !== this.count + 1) throw new Error(`history: record ${seqno} after ${this.count}`);
-    if ((this.count + 1) * DIGEST_BYTES > this.digests.length) {
+    if ((this.count - this.base + 1) * DIGEST_BYTES > this.digests.length) {
       const grown = new Uint8Array(this.digests.length * 2);
       grown.set(this.digests);
       this.digests = grown;
     }
-    this.digests.set(writeSetDigest, this.count * DIGEST_BYTES);
+    this.digests.set(writeSetDigest, (this.count - this.base) * DIGEST_BYTES);
     if (!isZero(claimsDigest)) this.claims.set(seqno, claimsDigest.slice());
     this.count = seqno;
   }
@@ -51,7 +66,7 @@ export class TransactionHistory {
 
   writeSetDigest(seqno: number): Uint8Array {
     this.assertKnown(seqno);
-    return this.digests.subarray((seqno - 1) * DIGEST_BYTES, seqno * DIGEST_BYTES);
+    return this.digests.subarray((seqno - this.base - 1) * DIGEST_BYTES, (seqno - this.base) * DIGEST_BYTES);
   }
 
   claimsDigest(seqno: number): Uint8Array {
@@ -93,7 +108,7 @@ export class TransactionHistory {
   }
 
   private assertKnown(seqno: number): void {
-    if (!Number.isInteger(seqno) || seqno < 1 || seqno > this.count) throw new Error(`history: unknown seqno ${seqno}`);
+    if (!Number.isInteger(seqno) || seqno <= this.base || seqno > this.count) throw new Error(`history: unknown seqno ${seqno}`);
   }
 }
 

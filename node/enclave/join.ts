@@ -38,6 +38,8 @@ export interface JoinResponseBody {
     /** A recovered service: the seqno ledger_secret starts at, and the previous ledger secrets (oldest first). */
     ledger_secret_start_seqno?: number;
     previous_ledger_secrets?: Array<{ start_seqno: number; key: string }>;
+    /** The newest committed snapshot (base64 file, with its evidence receipt): the joiner starts from it. */
+    snapshot?: string;
     /** The service's trusted nodes and where they take node-to-node traffic (the joiner's first peers). */
     nodes: Array<{ node_id: string; node_to_node_address: string }>;
   };
@@ -113,6 +115,15 @@ interface Prepared {
   caller: CallerNode;
   body: JoinRequestBody;
   endorsedCertPem: string;
+  snapshot: Uint8Array | undefined;
+}
+
+/** Whether a join answer now would carry the secrets (the node is Trusted, or will be while Opening). */
+function willBeTrusted(enclave: Enclave, nodeId: string): boolean {
+  const existing = enclave.store.get(Tables.nodesInfo, utf8(nodeId));
+  if (existing) return parseJsonBytes<NodeInfo>(existing).status === 'Trusted';
+  const service = enclave.store.get(Tables.serviceInfo, UNIT_KEY);
+  return service !== undefined && parseJsonBytes<ServiceInfo>(service).status === 'Opening';
 }
 
 /** `POST /node/join` (forwarded to the primary by backups). */
@@ -136,10 +147,11 @@ export function joinApp(enclave: Enclave): NativeApp {
           { keyPair: enclave.serviceKeyPair(), certPem: enclave.serviceCertPem },
           { commonName: 'Synod Node', ...ipAndDnsOf(body.node_info_network.rpc_interfaces[Object.keys(body.node_info_network.rpc_interfaces)[0]!]!.published_address), validityDays: 3650 },
         );
-        return { caller, body, endorsedCertPem };
+        const snapshot = willBeTrusted(enclave, caller.nodeId) ? await enclave.latestSnapshot() : undefined;
+        return { caller, body, endorsedCertPem, snapshot };
       },
       handler: (ctx: EndpointContext) => {
-        const { caller, body, endorsedCertPem } = (ctx as EndpointContext & { prepared: Prepared }).prepared;
+        const { caller, body, endorsedCertPem, snapshot } = (ctx as EndpointContext & { prepared: Prepared }).prepared;
         const nodes = ctx.tx.map(Tables.nodesInfo);
         const key = utf8(caller.nodeId);
         const existing = nodes.get(key);
@@ -178,6 +190,7 @@ export function joinApp(enclave: Enclave): NativeApp {
             ledger_secret: Buffer.from(secrets.ledgerSecret).toString('base64'),
             ...recoveredSecrets(enclave.ledgerSecretRanges()),
             nodes: trustedPeers(ctx.tx, caller.nodeId),
+            ...(snapshot ? { snapshot: Buffer.from(snapshot).toString('base64') } : {}),
           };
         }
         return { status: 200, body: answer };
@@ -206,6 +219,13 @@ function trustedPeers(tx: EndpointContext['tx'], except: string): Array<{ node_i
     if (id !== except && info.status === 'Trusted' && address) out.push({ node_id: id, node_to_node_address: address });
   });
   return out;
+}
+
+/** Joiner side: the snapshot a Trusted answer carries, if any (verified by the enclave before use). */
+export function snapshotFromJoinResponse(answer: JoinResponseBody): Uint8Array | undefined {
+  const text = answer.network_info?.snapshot;
+  if (typeof text !== 'string' || text.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
 /** Joiner side: the service's nodes from a Trusted answer (validated), to reach them before any entry arrives. */

@@ -33,6 +33,8 @@ export interface ReplayContext {
   history: TransactionHistory;
   nodeId: string;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The ledger continues a snapshot: its first entry is base.seqno + 1 (store and tree already restored). */
+  base?: { seqno: number; view: number };
   /** Called for every replayed entry, after it is applied (the consensus log is rebuilt from these). */
   onEntry?: (entry: DecodedEntry, bytes: Uint8Array, isSignature: boolean) => void;
 }
@@ -59,14 +61,14 @@ interface Checked {
 }
 
 export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): ReplayResult {
-  const { checked, failure } = decodeAll(ledger.entries, ctx.secret);
+  const { checked, failure } = decodeAll(ledger.entries, ctx.secret, ctx.base);
   if (failure && hasSignatureAfter(ledger.entries, failure.index, ctx.secret)) {
     throw new LedgerCorruptError(failure.stored.file, failure.stored.offset, failure.message);
   }
   const views: ReplayResult['views'] = [];
   let lastSignatureIndex = -1;
   for (let i = checked.length - 1; i >= 0 && lastSignatureIndex < 0; i--) if (checked[i]!.signature) lastSignatureIndex = i;
-  let commitSeqno = 0;
+  let commitSeqno = ctx.base?.seqno ?? 0;
   for (let i = 0; i < checked.length; i++) {
     const { stored, entry, signature } = checked[i]!;
     if (signature) checkSignature(stored, entry, signature, ctx, i === lastSignatureIndex);
@@ -102,28 +104,28 @@ export function replayLedger(ledger: LedgerReadMessage, ctx: ReplayContext): Rep
   if (ledger.tornTail) reasons.push(`torn write at ${ledger.tornTail.file}:${ledger.tornTail.offset} (${ledger.tornTail.reason})`);
   const mustTruncate = dropped > 0 || ledger.tornTail !== undefined;
   return {
-    lastSeqno: last?.seqno ?? 0,
-    lastView: last?.view ?? 0,
+    lastSeqno: last?.seqno ?? ctx.base?.seqno ?? 0,
+    lastView: last?.view ?? ctx.base?.view ?? 0,
     views,
     commitSeqno,
-    ...(mustTruncate ? { truncateTo: last?.seqno ?? 0 } : {}),
+    ...(mustTruncate ? { truncateTo: last?.seqno ?? ctx.base?.seqno ?? 0 } : {}),
     droppedEntries: dropped,
     reason: reasons.join('; '),
   };
 }
 
-function decodeAll(entries: StoredEntryMessage[], secret: LedgerSecret): {
+function decodeAll(entries: StoredEntryMessage[], secret: LedgerSecret, base = { seqno: 0, view: 0 }): {
   checked: Checked[];
   failure?: { index: number; stored: StoredEntryMessage; message: string };
 } {
   const checked: Checked[] = [];
-  let previousView = 0;
+  let previousView = base.view;
   for (let index = 0; index < entries.length; index++) {
     const stored = entries[index]!;
     try {
       const entry = decodeEntry(stored.bytes, secret);
       if (!entry.authenticated) throw new Error('entry is not authenticated by the ledger secret');
-      if (entry.seqno !== index + 1) throw new Error(`expected seqno ${index + 1}, found ${entry.seqno}`);
+      if (entry.seqno !== base.seqno + index + 1) throw new Error(`expected seqno ${base.seqno + index + 1}, found ${entry.seqno}`);
       if (entry.view < previousView) throw new Error(`view went back from ${previousView} to ${entry.view}`);
       if (!equalBytes(secret.commitEvidenceDigest(entry.view, entry.seqno), entry.commitEvidenceDigest)) {
         throw new Error('commit evidence digest does not match the ledger secret');
@@ -181,7 +183,8 @@ function checkSignature(
 }
 
 function isSignatureSeqno(checked: Checked[], seqno: number): boolean {
-  return checked[seqno - 1]?.signature !== undefined;
+  const first = checked[0]?.entry.seqno ?? 1;
+  return checked[seqno - first]?.signature !== undefined;
 }
 
 function coseSignatureOf(entry: DecodedEntry): Uint8Array | undefined {

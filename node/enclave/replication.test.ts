@@ -9,7 +9,7 @@ import { createIdentity, certificateDer } from '../crypto/certs.ts';
 import { produceVirtualNodeEvidence } from '../attestation/node-evidence.ts';
 import { Enclave } from './enclave.ts';
 import { Frontend, type EndpointContext, type NativeApp } from './frontend.ts';
-import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinResponseBody } from './join.ts';
+import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, snapshotFromJoinResponse, type JoinResponseBody } from './join.ts';
 import { loggingApp } from '../apps/logging.ts';
 import { completeSnapshotFile, verifySnapshotFile } from '../snapshot/index.ts';
 import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, type ServiceInfo } from './tables.ts';
@@ -70,6 +70,9 @@ function memoryHost(net: Net, self: () => string): SimNode['host'] {
     snapshotCommit(seqno, evidenceSeqno, receipt) {
       host.committedSnapshots.push(completeSnapshotFile(host.snapshots.get(seqno)!, receipt));
     },
+    async snapshotLatest() {
+      return host.committedSnapshots.at(-1);
+    },
     ledgerAppend(seqno, bytes) {
       host.entries.length = seqno - 1;
       host.entries.push(bytes);
@@ -94,6 +97,13 @@ function memoryHost(net: Net, self: () => string): SimNode['host'] {
 }
 
 const sealingKey = new Uint8Array(32).fill(7);
+
+/** The logging app's key: the id as a u64 little-endian. */
+function idKey(id: number): Uint8Array {
+  const key = new Uint8Array(8);
+  new DataView(key.buffer).setBigUint64(0, BigInt(id), true);
+  return key;
+}
 const addresses = (i: number) => ({
   bindAddress: `127.0.0.1:${9000 + i}`, publishedAddress: `127.0.0.1:${9000 + i}`, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'],
   nodeToNode: { bindAddress: `127.0.0.1:${9100 + i}`, publishedAddress: `127.0.0.1:${9100 + i}` },
@@ -127,6 +137,45 @@ async function call(node: SimNode, method: string, path: string, body: unknown, 
   return { status: response.status, json: text ? JSON.parse(text) : undefined, headers: response.headers };
 }
 
+/** A new node joins through the primary's /node/join and starts with the secrets (and snapshot) it got. */
+async function joinNode(net: Net, i: number): Promise<SimNode> {
+  const identity = await createJoinerIdentity();
+  const evidence = produceVirtualNodeEvidence(identity.nodeKey.publicKeyDer);
+  const a = addresses(i);
+  const ask = () => call(net.primary()!, 'POST', '/node/join', {
+    node_info_network: {
+      rpc_interfaces: { primary_rpc_interface: { bind_address: a.bindAddress, published_address: a.publishedAddress } },
+      node_to_node_interface: { bind_address: a.nodeToNode.bindAddress, published_address: a.nodeToNode.publishedAddress },
+    },
+    quote_info: evidence.quoteInfo,
+  }, identity.certPem);
+  let answer = await ask();
+  expect(answer.status).toBe(200);
+  if ((answer.json as JoinResponseBody).node_status === 'Pending') {
+    // The service is Open: members trust the node (transition_node_to_trusted writes this).
+    const id = (answer.json as JoinResponseBody).node_id;
+    const trusted = net.primary()!.enclave.execute((tx) => {
+      const key = new TextEncoder().encode(id);
+      tx.map(Tables.nodesInfo).set(key, jsonBytes({ ...parseJsonBytes<Record<string, unknown>>(tx.map(Tables.nodesInfo).get(key)!), status: 'Trusted' }));
+    });
+    await net.until('the trust to commit', () => net.primary()!.enclave.consensus.commitSeqno >= trusted.seqno!);
+    answer = await ask();
+  }
+  const joined = answer.json as JoinResponseBody;
+  expect(joined.node_status).toBe('Trusted');
+  let name = '';
+  const host = memoryHost(net, () => name);
+  const enclave = await Enclave.start({
+    host, options, sealingKey, ledger: { entries: [] }, addresses: a, joined: secretsFromJoinResponse(joined, identity.nodeKey), joinPeers: peersFromJoinResponse(joined),
+    ...(snapshotFromJoinResponse(joined) ? { snapshot: snapshotFromJoinResponse(joined)! } : {}),
+  });
+  host.enclave = enclave;
+  name = enclave.nodeId;
+  const node: SimNode = { name, host, enclave, frontend: new Frontend(enclave, apps(enclave), host), cert: { certPem: enclave.nodeCertPem, privateKeyPem: '' } };
+  enclave.setForwardHandler((r) => node.frontend.handle(r));
+  net.nodes.set(name, node);
+  return node;
+}
 async function network(size: number): Promise<{ net: Net; user: { certPem: string } }> {
   const net = new Net();
   const member = await createIdentity('member0', 'P-256');
@@ -144,30 +193,8 @@ async function network(size: number): Promise<{ net: Net; user: { certPem: strin
   net.nodes.set(n0.name, n0);
   await net.until('genesis primary commits', () => e0.consensus.isPrimary() && e0.consensus.commitSeqno >= 3);
   for (let i = 1; i < size; i++) {
-    const identity = await createJoinerIdentity();
-    const evidence = produceVirtualNodeEvidence(identity.nodeKey.publicKeyDer);
-    const a = addresses(i);
-    const answer = await call(net.primary()!, 'POST', '/node/join', {
-      node_info_network: {
-        rpc_interfaces: { primary_rpc_interface: { bind_address: a.bindAddress, published_address: a.publishedAddress } },
-        node_to_node_interface: { bind_address: a.nodeToNode.bindAddress, published_address: a.nodeToNode.publishedAddress },
-      },
-      quote_info: evidence.quoteInfo,
-    }, identity.certPem);
-    expect(answer.status).toBe(200);
-    const joined = answer.json as JoinResponseBody;
-    expect(joined.node_status).toBe('Trusted');
-    let name = '';
-    const host = memoryHost(net, () => name);
-    const enclave = await Enclave.start({
-      host, options, sealingKey, ledger: { entries: [] }, addresses: a, joined: secretsFromJoinResponse(joined, identity.nodeKey), joinPeers: peersFromJoinResponse(joined),
-    });
-    host.enclave = enclave;
-    name = enclave.nodeId;
-    const node: SimNode = { name, host, enclave, frontend: new Frontend(enclave, apps(enclave), host), cert: { certPem: enclave.nodeCertPem, privateKeyPem: '' } };
-    enclave.setForwardHandler((r) => node.frontend.handle(r));
-    net.nodes.set(name, node);
-    await net.until(`node ${i} catches up`, () => enclave.lastSeqno >= e0.lastSeqno - 1 && enclave.consensus.commitSeqno > 0);
+    const node = await joinNode(net, i);
+    await net.until(`node ${i} catches up`, () => node.enclave.lastSeqno >= e0.lastSeqno - 1 && node.enclave.consensus.commitSeqno > 0);
   }
   // Open the service directly on the primary (governance does this by vote; not under test here).
   const primary = net.primary()!;
@@ -281,5 +308,32 @@ describe('replication between enclaves', () => {
     const seq = Number(write.headers['x-ms-ccf-transaction-id']!.split('.')[1]);
     await net.until('commit by the two remaining nodes', () => next.enclave.consensus.commitSeqno >= seq);
     expect(primary.enclave.consensus.isPrimary()).toBe(false);
+  }, 60_000);
+
+  it('a node joining later starts from the newest committed snapshot and catches up from there', async () => {
+    const { net, user } = await network(3);
+    const primary = net.primary()!;
+    let lastWrite = 0;
+    for (let id = 200; id < 240; id++) {
+      const r = await call(primary, 'POST', '/app/log/private', { id, msg: `before ${id}` }, user.certPem);
+      expect(r.status).toBe(200);
+      lastWrite = Number(r.headers['x-ms-ccf-transaction-id']!.split('.')[1]);
+    }
+    const snapshotSeqno = (file: Uint8Array): number => verifySnapshotFile(file, primary.enclave.serviceCertPem).seqno;
+    await net.until('a committed snapshot after the writes', () => primary.host.committedSnapshots.some((f) => snapshotSeqno(f) > lastWrite));
+    const snapshotAt = snapshotSeqno(primary.host.committedSnapshots.at(-1)!);
+    const joiner = await joinNode(net, 3);
+    // Its ledger starts after the snapshot; its state before it came from the snapshot.
+    expect(joiner.host.entries.slice(0, snapshotAt).every((e) => e === undefined)).toBe(true);
+    await net.until('the joiner catches up', () => joiner.enclave.consensus.commitSeqno >= primary.enclave.consensus.commitSeqno);
+    expect(joiner.enclave.store.get('records', idKey(205))).toBeDefined();
+    const after = await call(primary, 'POST', '/app/log/private', { id: 300, msg: 'after the join' }, user.certPem);
+    const seq = Number(after.headers['x-ms-ccf-transaction-id']!.split('.')[1]);
+    await net.until('the joiner commits new writes', () => joiner.enclave.consensus.commitSeqno >= seq);
+    expect(joiner.enclave.consensus.configurations().at(-1)!.voters).toContain(joiner.name);
+    // Receipts for transactions after the snapshot come from the joiner; earlier ones are refused clearly.
+    const [view] = after.headers['x-ms-ccf-transaction-id']!.split('.').map(Number) as [number];
+    expect(joiner.enclave.receipt(view, seq).leaf_components).toBeDefined();
+    expect(() => joiner.enclave.receipt(view, 3)).toThrow(/started from a snapshot/);
   }, 60_000);
 });

@@ -28,11 +28,13 @@ import { governanceApp } from '../../governance/app.ts';
 import '../../governance/recovery/index.ts';
 import { watchRecoveryShareRefresh } from '../enclave/recovery.ts';
 import { quotesApp } from '../enclave/quotes.ts';
-import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
+import { createJoinerIdentity, joinApp, peersFromJoinResponse, secretsFromJoinResponse, snapshotFromJoinResponse, type JoinRequestBody, type JoinResponseBody } from '../enclave/join.ts';
 import type { EnclaveSecrets } from '../enclave/sealing.ts';
 import { produceNodeEvidence } from '../attestation/node-evidence.ts';
 import { PeerTransport } from './peers.ts';
 import { SnapshotFiles } from './snapshots.ts';
+import { snapshotFileName, verifySnapshotFile } from '../snapshot/index.ts';
+import { decodeEntry } from '../ledger/index.ts';
 
 const SEALED_FILE = 'sealed_secrets.bin';
 const VIRTUAL_SEALING_KEY_FILE = 'virtual_sealing.key';
@@ -111,7 +113,7 @@ function addresses(config: NodeConfig, n2nPort: number): NodeAddresses {
 }
 
 /** POST /node/join until the service trusts this node (or refuses it for good). */
-async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpcPublished: string): Promise<{ secrets: EnclaveSecrets; peers: Map<string, string> }> {
+async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpcPublished: string): Promise<{ secrets: EnclaveSecrets; peers: Map<string, string>; snapshot?: Uint8Array }> {
   const join = config.join!;
   const serviceCertPem = readFileSync(join.serviceCertFile, 'utf8');
   const identity = await createJoinerIdentity();
@@ -154,7 +156,8 @@ async function joinService(config: NodeConfig, nodeAddresses: NodeAddresses, rpc
       const parsed = JSON.parse(answer.text) as JoinResponseBody;
       if (parsed.node_status === 'Trusted') {
         log('info', `joined: node ${parsed.node_id} is trusted`);
-        return { secrets: secretsFromJoinResponse(parsed, identity.nodeKey), peers: peersFromJoinResponse(parsed) };
+        const snapshot = snapshotFromJoinResponse(parsed);
+        return { secrets: secretsFromJoinResponse(parsed, identity.nodeKey), peers: peersFromJoinResponse(parsed), ...(snapshot ? { snapshot } : {}) };
       }
       state = `node ${parsed.node_id} is ${parsed.node_status}; waiting for members to trust it (transition_node_to_trusted)`;
     } else if (answer.status >= 400 && answer.status < 500 && answer.status !== 429) {
@@ -222,13 +225,22 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
       );
     });
   };
-  let joined: { secrets: EnclaveSecrets; peers: Map<string, string> } | undefined;
+  let joined: { secrets: EnclaveSecrets; peers: Map<string, string>; snapshot?: Uint8Array } | undefined;
+  let snapshot: Uint8Array | undefined;
   const joinPeersPath = join(config.dataDir, JOIN_PEERS_FILE);
   let joinPeers: Map<string, string> | undefined;
   if (!sealed && ledger.entries.length === 0 && config.join) {
     joined = await joinService(config, nodeAddresses, nodeAddresses.publishedAddress);
     joinPeers = joined.peers;
     writeDurable(joinPeersPath, JSON.stringify([...joinPeers]));
+    if (joined.snapshot) {
+      // Kept as this node's own committed snapshot: its ledger will start after it.
+      const verified = verifySnapshotFile(joined.snapshot, joined.secrets.serviceCertPem);
+      mkdirSync(join(config.dataDir, 'snapshots'), { recursive: true });
+      writeDurable(join(config.dataDir, 'snapshots', snapshotFileName(verified.seqno, verified.evidenceSeqno)), joined.snapshot);
+      snapshot = joined.snapshot;
+      log('info', `joining from the service's snapshot at seqno ${verified.seqno}`);
+    }
   } else if (sealed && ledger.entries.length === 0 && existsSync(joinPeersPath)) {
     // Hostile input like everything on disk: only well-formed ids and addresses are used (join.ts checks).
     try {
@@ -241,6 +253,22 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     }
   }
   const snapshots = await SnapshotFiles.open(join(config.dataDir, 'snapshots'), { log });
+  if (!snapshot && ledger.entries.length > 0) {
+    let first = 1;
+    try {
+      first = decodeEntry(ledger.entries[0]!.bytes).seqno;
+    } catch {
+      // Replay reports a damaged first entry with its location.
+    }
+    if (first > 1) {
+      // The ledger continues a snapshot (this node joined from one): start from the newest that covers its start.
+      const latest = await snapshots.latestCommitted();
+      if (!latest || latest.seqno < first - 1) throw new Error(`the ledger starts at seqno ${first} but no committed snapshot at or after ${first - 1} is in ${join(config.dataDir, 'snapshots')}`);
+      snapshot = latest.bytes;
+      ledger.entries = ledger.entries.filter((_, i) => first + i > latest.seqno);
+      if (ledger.entries.length === 0) delete ledger.tornTail;
+    }
+  }
   let transport: PeerTransport | undefined;
   let peers: ReadonlyMap<string, string> = new Map();
   const host: HostPort = {
@@ -260,6 +288,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
         (error: Error) => log('warn', `snapshot at ${seqno}: ${error.message}`),
       );
     },
+    snapshotLatest: async () => (await snapshots.latestCommitted())?.bytes,
     snapshotDiscardAfter: (seqno) => {
       snapshots.discardPendingAfter(seqno).catch((error: Error) => log('warn', `snapshots after ${seqno}: ${error.message}`));
     },
@@ -292,6 +321,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
     ...(genesis && !joined ? { genesis } : {}),
     ...(joined ? { joined: joined.secrets } : {}),
     ...(joinPeers ? { joinPeers } : {}),
+    ...(snapshot ? { snapshot } : {}),
     ...(consensusState ? { consensusState } : {}),
     produceEvidence: (nodePublicKeyDer) => produceNodeEvidence({
       platform: config.platform,
