@@ -1,5 +1,5 @@
 // Disaster recovery drill (issue 6): a service with three recovery members and threshold 2 writes
-// private data; every node is stopped; a new node started from the old ledger files recovers it as a
+// private data before and after a ledger rekey; every node is stopped; a new node started from the old ledger files recovers it as a
 // new service: Recovering, the members vote transition_service_to_open (WaitingForRecoveryShares), and
 // with one share the private data stays unreadable; with the second (submitted by `synod gov
 // recovery-share`) the service opens with the same history, a new identity that names the previous one,
@@ -86,6 +86,11 @@ describe('disaster recovery drill', () => {
     const before = connect(old, oldCert);
     for (const m of members) await before.gov.ack(m);
     await passProposal(before.gov, members, [{ name: 'set_recovery_threshold', args: { recovery_threshold: 2 } }]);
+    const early = await before.user.post('/app/log/private', { id: 41, msg: 'written before the rekey' });
+    expect(early.status).toBe(200);
+    // A ledger rekey by proposal: later entries use a new ledger secret, and the shares cover both.
+    await passProposal(before.gov, members, [{ name: 'trigger_ledger_rekey', args: {} }]);
+    await new Promise((r) => setTimeout(r, 300));
     const written = await before.user.post('/app/log/private', { id: 42, msg: 'the private recipe' });
     expect(written.status).toBe(200);
     const txid = String(written.headers['x-ms-ccf-transaction-id']);
@@ -97,6 +102,7 @@ describe('disaster recovery drill', () => {
     await old.kill('SIGKILL');
     const ledgerDir = join(oldDir, 'ledger');
     for (const file of readdirSync(ledgerDir)) expect(readFileSync(join(ledgerDir, file)).includes('the private recipe')).toBe(false);
+    expect(readdirSync(ledgerDir).some((file) => readFileSync(join(ledgerDir, file)).includes('public:ccf.internal.encrypted_ledger_secrets'))).toBe(true);
 
     const fresh = await startNode({
       dataDir: join(workspace, 'node1'), rpcAddress: '127.0.0.1:0', serviceCertFile: join(common, 'service_cert_recovered.pem'),
@@ -166,6 +172,7 @@ describe('disaster recovery drill', () => {
     const back = await after.user.get('/app/log/private?id=42');
     expect(back.status).toBe(200);
     expect(back.json()).toEqual({ msg: 'the private recipe' });
+    expect((await after.user.get('/app/log/private?id=41')).json()).toEqual({ msg: 'written before the rekey' });
     // The same history: the old transaction is committed in the recovered service, and new writes continue it.
     const status = (await after.anonymous.get(`/app/tx?transaction_id=${txid}`)).json() as { status: string };
     expect(status.status).toBe('Committed');
