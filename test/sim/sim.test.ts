@@ -1,14 +1,14 @@
 // The CI slice of the deterministic simulation. Each seed is one whole run (3 or 5 nodes, a fault mix
 // chosen by the seed); a failure prints its seed and the command that replays exactly that run:
 //   SIM_SEED=<seed> npx vitest run test/sim          one seed
-//   SIM_SEEDS=<count> [SIM_SEED_BASE=<first>]         how many seeds, from where (default 1..1000)
+//   SIM_SEEDS=<count> [SIM_SEED_BASE=<first>]         how many seeds, from where (default 1..2000)
 // test/sim/nightly.ts runs many more seeds outside CI.
 
 import { describe, expect, it } from 'vitest';
 import { describeFailure, runSimulation } from './simulator.ts';
 
 const single = process.env.SIM_SEED;
-const count = Number(process.env.SIM_SEEDS ?? 1000);
+const count = Number(process.env.SIM_SEEDS ?? 2000);
 const base = Number(process.env.SIM_SEED_BASE ?? 1);
 const seeds = single !== undefined ? [Number(single)] : Array.from({ length: count }, (_, k) => base + k);
 const chunkSeeds = 100;
