@@ -119,7 +119,9 @@ describe('a 3-node network under load loses its primary', () => {
     };
 
     const workers = Array.from({ length: CLIENTS }, (_, c) => worker(c));
+    // Load for at least 3 s and at least 10 acknowledged writes (a loaded machine is slow), then the kill.
     await new Promise((r) => setTimeout(r, 3_000));
+    await waitFor('10 acknowledged writes', async () => (acks.length >= 10 ? true : undefined), 30_000);
     const killedAt = now();
     dead.add(firstPrimary);
     await cluster.kill(firstPrimary, 'SIGKILL');
@@ -130,6 +132,7 @@ describe('a 3-node network under load loses its primary', () => {
     primary = next;
     const electedAt = now();
     await new Promise((r) => setTimeout(r, 3_000));
+    await waitFor('10 acknowledged writes after the kill', async () => (acks.filter((t) => t > killedAt).length >= 10 ? true : undefined), 30_000);
     stopping = true;
     await Promise.all(workers);
 
