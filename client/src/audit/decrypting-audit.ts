@@ -44,6 +44,11 @@ export interface PrivateDomainCounts {
 export interface DecryptingAuditOptions extends AuditOptions {
   /** The 32-byte ledger secret that encrypted the ledger's private domains. */
   ledgerSecret?: Uint8Array;
+  /**
+   * Instead of ledgerSecret, for a ledger whose secret was rotated (rekey): every secret with the first
+   * seqno it encrypts, in increasing order; each applies until the next one starts.
+   */
+  ledgerSecrets?: ReadonlyArray<{ startSeqno: number; key: Uint8Array }>;
   /** Called with every decrypted private write, in ledger order. */
   onPrivateWrite?: (write: PrivateWrite) => void;
 }
@@ -60,12 +65,23 @@ export async function auditLedger(dir: string, options: DecryptingAuditOptions):
   if (secret !== undefined && (!(secret instanceof Uint8Array) || secret.length !== LEDGER_SECRET_BYTES)) {
     throw new UsageError(UsageErrorCode.invalidArgument, `ledgerSecret must be ${LEDGER_SECRET_BYTES} bytes`);
   }
+  const ranges = options?.ledgerSecrets;
+  if (ranges !== undefined && (secret !== undefined || !Array.isArray(ranges) || ranges.length === 0 ||
+    ranges.some((r, i) => !Number.isSafeInteger(r?.startSeqno) || (i > 0 && r.startSeqno <= ranges[i - 1]!.startSeqno)))) {
+    throw new UsageError(UsageErrorCode.invalidArgument, 'ledgerSecrets must be a non-empty list of {startSeqno, key} with increasing startSeqno, and excludes ledgerSecret');
+  }
   if (options?.onPrivateWrite !== undefined && typeof options.onPrivateWrite !== 'function') {
     throw new UsageError(UsageErrorCode.invalidArgument, 'onPrivateWrite must be a function');
   }
   const report = await auditPublic(dir, options);
-  if (secret === undefined) return { ...report, privateDomain: undefined };
-  const key = await importLedgerSecret(secret);
+  if (secret === undefined && ranges === undefined) return { ...report, privateDomain: undefined };
+  const keys = await Promise.all((ranges ?? [{ startSeqno: 1, key: secret! }]).map(async (r) => ({ startSeqno: r.startSeqno as number, key: await importLedgerSecret(r.key) })));
+  // The secret of the last range that starts at or before the seqno (the first for earlier seqnos).
+  const key = (seqno: number): CryptoKey => {
+    let chosen = keys[0]!;
+    for (const k of keys) if (k.startSeqno <= seqno) chosen = k;
+    return chosen.key;
+  };
   let directory: LedgerDirectory;
   try {
     directory = await listLedgerFiles(dir);
@@ -88,7 +104,7 @@ function emptyCounts(): PrivateDomainCounts {
  */
 async function decryptAll(
   directory: LedgerDirectory,
-  key: CryptoKey,
+  key: (seqno: number) => CryptoKey,
   onWrite: DecryptingAuditOptions['onPrivateWrite'],
 ): Promise<{ counts: PrivateDomainCounts; failure: DecryptingAuditFailure | undefined }> {
   const counts = emptyCounts();
@@ -107,7 +123,7 @@ async function decryptAll(
       } catch {
         return { counts, failure: undefined };
       }
-      const message = await decryptEntry(entry, key, counts, onWrite);
+      const message = await decryptEntry(entry, key(entry.seqno), counts, onWrite);
       if (message) return { counts, failure: { file: file.name, offset: extent.offset, seqno: entry.seqno, check: PrivateDomainCheck, message } };
     }
   }
