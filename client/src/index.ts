@@ -23,3 +23,21 @@ export {
   type PrivateWrite,
 } from './audit/decrypting-audit.ts';
 export { importLedgerSecret, decryptPrivateDomain, parsePrivateDomain, LEDGER_SECRET_BYTES } from './ledger/private-domain.ts';
+// Offline recovery of the ledger secret(s) from the ledger's recovery shares and members' encryption keys.
+export {
+  auditLedgerWithRecoveryShares,
+  recoverLedgerSecretsFromShares,
+  readLatestRecoverySharesRecord,
+  combineSecretShares,
+  parseSecretShare,
+  unwrapRecoveredSecrets,
+  RecoverySharesError,
+  RecoverySharesErrorCode,
+  RECOVERY_SHARES_MAP,
+  type RecoverySharesAuditOptions,
+  type RecoverySharesAuditReport,
+  type RecoveredLedgerSecret,
+  type RecoveredLedgerSecrets,
+  type RecoverySharesRecord,
+  type SecretShare,
+} from './audit/recovery-shares.ts';
