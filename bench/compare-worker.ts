@@ -55,7 +55,8 @@ export async function connectPutJob(job: PutJob): Promise<(deadlineEpochMs: numb
         }
         outcome.errors++;
         outcome.firstError ??= answer instanceof Error ? answer.message : `${answer.status} ${answer.body.toString().slice(0, 200)}`;
-        if (answer instanceof Error) return; // the connection is gone
+        // The connection is gone (a node restarting, an election): go on with a new one, or stop this client.
+        if (answer instanceof Error && !(await connection.open().then(() => true, () => false))) return;
       }
     };
     await Promise.all(connections.map(drive));

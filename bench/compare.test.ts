@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { formatTable, main, parseCompareArgs, percentile, type PointResult } from './compare.ts';
+import { formatTable, main, parseCompareArgs, percentile, summarize, type PointResult } from './compare.ts';
 import { etcdMemberArgs, etcdMissingMessage, findEtcd, ETCD_INSTALL_HINT } from './etcd.ts';
 import { KeepAliveConnection, takeAnswer } from './http-connection.ts';
 import { putRequest } from './compare-worker.ts';
@@ -75,12 +75,13 @@ describe('bench --compare', () => {
     expect(seen).toEqual([`/v3/kv/put ${Buffer.from('bench/1').toString('base64')}`, `/v3/kv/put ${Buffer.from('bench/2').toString('base64')}`]);
   });
 
-  it('tabulates both systems with Synod/etcd throughput', () => {
+  it('tabulates medians over rounds with Synod/etcd as the median of per-round ratios', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([1, 2, 3, 4], 99)).toBe(4);
-    const point = (system: 'etcd' | 'synod', putsPerSecond: number): PointResult =>
-      ({ system, concurrency: 32, puts: 1, errors: 0, putsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerPut: 100 });
-    const table = formatTable([point('etcd', 2000), { ...point('synod', 3000), commitP50Ms: 20, commitP99Ms: 40 }]);
-    expect(table).toContain('| synod | 32 | 3000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | 0 | 1.50× |');
+    const point = (system: 'etcd' | 'synod', round: number, putsPerSecond: number): PointResult & { round: number } =>
+      ({ system, round, concurrency: 32, puts: 1, errors: 0, putsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerPut: 100, ...(system === 'synod' ? { commitP50Ms: 20, commitP99Ms: 40 } : {}) });
+    const rows = summarize([point('etcd', 1, 2000), point('synod', 1, 3000), point('etcd', 2, 1000), point('synod', 2, 1000), point('etcd', 3, 1000), point('synod', 3, 2000)]);
+    expect(rows.map((r) => [r.system, r.putsPerSecond, r.ratio])).toEqual([['etcd', 1000, undefined], ['synod', 2000, 1.5]]);
+    expect(formatTable(rows)).toContain('| synod | 32 | 2000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | 0 | 1.50× |');
   });
 });

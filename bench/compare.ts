@@ -8,11 +8,14 @@
 // removes their data, also on errors and Ctrl-C.
 //
 //   npm run bench -- --compare etcd|none [--seconds 5] [--concurrency 1,32,128] [--value-bytes 256]
-//                    [--nodes 3] [--load-workers 2] [--etcd-path etcd] [--json]
+//                    [--nodes 3] [--load-workers 2] [--rounds 1] [--etcd-path etcd] [--json]
 //
 // --compare none: Synod alone (issue 5's 3-node figures). etcd's put answers once a quorum has it in its
 // log (fsync'd), so its latency is its commit latency; for Synod the commit column comes from one extra
 // client that writes and then polls GET /app/receipt until the receipt is there, while the load runs.
+// --rounds N: each system is started N times, taking turns (order alternating by round); the table shows
+// medians, and Synod/etcd is the median of the per-round ratios: on a shared machine that is what makes
+// the two comparable.
 
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -33,6 +36,7 @@ export interface CompareOptions {
   nodes: number;
   loadWorkers: number;
   etcdPath: string;
+  rounds: number;
   json: boolean;
 }
 
@@ -65,6 +69,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
       nodes: { type: 'string', default: '3' },
       'load-workers': { type: 'string', default: '2' },
       'etcd-path': { type: 'string', default: 'etcd' },
+      rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -76,6 +81,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
     nodes: Number(values.nodes),
     loadWorkers: Number(values['load-workers']),
     etcdPath: values['etcd-path'],
+    rounds: Number(values.rounds),
     json: values.json,
   };
   const integerIn = (x: number, min: number, max: number) => Number.isInteger(x) && x >= min && x <= max;
@@ -85,6 +91,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
   if (!integerIn(options.valueBytes, 1, 1_000_000)) throw new Error('--value-bytes must be an integer in 1..1000000');
   if (!integerIn(options.nodes, 1, 7)) throw new Error('--nodes must be in 1..7');
   if (!integerIn(options.loadWorkers, 1, 16)) throw new Error('--load-workers must be in 1..16');
+  if (!integerIn(options.rounds, 1, 20)) throw new Error('--rounds must be in 1..20');
   return options;
 }
 
@@ -126,25 +133,34 @@ async function loadThread(job: PutJob): Promise<(deadlineEpochMs: number) => Pro
   };
 }
 
-/** Synod's commit latency while the load runs: write, then poll for the receipt, one at a time. */
+/**
+ * Synod's commit latency while the load runs: write, then poll for the receipt, one at a time. A lost
+ * connection loses that sample; the probe goes on with a new connection.
+ */
 async function commitProbe(endpoint: Endpoint, valueBytes: number, firstId: number, until: number): Promise<number[]> {
   const connection = new KeepAliveConnection(endpoint);
   await connection.open();
   const samples: number[] = [];
   const value = 'x'.repeat(valueBytes);
+  const once = async (id: number): Promise<void> => {
+    const sent = performance.now();
+    const { path, body } = putRequest('synod', id, value);
+    const written = await connection.send('POST', path, body);
+    const txid = written.header('x-ms-ccf-transaction-id');
+    if (written.status !== 200 || !txid) return;
+    let receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+    while (receipt.status !== 200 && Date.now() < until + 5_000) {
+      await new Promise((r) => setTimeout(r, 1));
+      receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+    }
+    if (receipt.status === 200) samples.push(performance.now() - sent);
+  };
   try {
     for (let id = firstId; Date.now() < until; id++) {
-      const sent = performance.now();
-      const { path, body } = putRequest('synod', id, value);
-      const written = await connection.send('POST', path, body);
-      const txid = written.header('x-ms-ccf-transaction-id');
-      if (written.status !== 200 || !txid) continue;
-      let receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
-      while (receipt.status !== 200 && Date.now() < until + 5_000) {
-        await new Promise((r) => setTimeout(r, 1));
-        receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
-      }
-      if (receipt.status === 200) samples.push(performance.now() - sent);
+      await once(id).catch(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        await connection.open().catch(() => undefined);
+      });
     }
   } finally {
     connection.close();
@@ -192,16 +208,54 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
 
 const fixed = (x: number | undefined, digits: number) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
 
-/** The table: one row per system and concurrency, then Synod/etcd where both ran. */
-export function formatTable(results: PointResult[]): string {
+export interface Row extends PointResult {
+  rounds: number;
+  /** Synod rows: the median over rounds of Synod/etcd puts/s (each round's pair measured back to back). */
+  ratio?: number;
+}
+
+function median(xs: number[]): number {
+  const sorted = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** One row per system and concurrency: each figure the median over the rounds. */
+export function summarize(samples: Array<PointResult & { round: number }>): Row[] {
+  const rows: Row[] = [];
+  for (const system of ['etcd', 'synod'] as const) {
+    for (const concurrency of [...new Set(samples.map((s) => s.concurrency))]) {
+      const runs = samples.filter((s) => s.system === system && s.concurrency === concurrency);
+      if (runs.length === 0) continue;
+      const m = (f: (r: PointResult) => number | undefined) => median(runs.map((r) => f(r) ?? NaN));
+      const ratios = runs.flatMap((r) => {
+        const etcd = samples.find((e) => e.system === 'etcd' && e.concurrency === concurrency && e.round === r.round);
+        return system === 'synod' && etcd ? [r.putsPerSecond / etcd.putsPerSecond] : [];
+      });
+      const firstError = runs.find((r) => r.firstError)?.firstError;
+      rows.push({
+        system, concurrency, rounds: runs.length,
+        puts: m((r) => r.puts), errors: runs.reduce((sum, r) => sum + r.errors, 0), putsPerSecond: m((r) => r.putsPerSecond),
+        p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), cpuUsPerPut: m((r) => r.cpuUsPerPut),
+        ...(system === 'synod' ? { commitP50Ms: m((r) => r.commitP50Ms), commitP99Ms: m((r) => r.commitP99Ms) } : {}),
+        ...(ratios.length > 0 ? { ratio: median(ratios) } : {}),
+        ...(firstError ? { firstError } : {}),
+      });
+    }
+  }
+  return rows;
+}
+
+/** The table: one row per system and concurrency, Synod/etcd on Synod's rows where both ran. */
+export function formatTable(rows: Row[]): string {
   const lines = [
     '| system | clients | puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | errors | Synod/etcd puts/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of results) {
-    const etcd = results.find((e) => e.system === 'etcd' && e.concurrency === r.concurrency);
-    const ratio = r.system === 'synod' && etcd ? `${(r.putsPerSecond / etcd.putsPerSecond).toFixed(2)}×` : '';
+  for (const r of rows) {
     const commit = r.system === 'etcd' ? '= latency | = latency' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
+    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`;
     lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commit} | ${fixed(r.cpuUsPerPut, 0)} | ${r.errors} | ${ratio} |`);
   }
   return lines.join('\n');
@@ -234,46 +288,55 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  const results: PointResult[] = [];
-  const run = async (system: System, endpoint: Endpoint, pids: number[]) => {
+  const samples: Array<PointResult & { round: number }> = [];
+  const conditions = `${options.seconds} s per point, ${options.valueBytes}-byte values, clients ${options.concurrencies.join('/')}, ` +
+    `${options.loadWorkers} load threads, keep-alive HTTP/1.1, ${options.rounds} round(s)`;
+  /** Starts one system, measures every concurrency on it, stops it. */
+  const session = async (system: System, round: number) => {
+    let endpoint: Endpoint;
+    let pids: number[];
+    if (system === 'etcd') {
+      log(`Round ${round}: a ${options.nodes}-member etcd ${etcdVersion} on 127.0.0.1 (plain HTTP to the JSON gateway, POST /v3/kv/put on the leader) …`);
+      const starting = startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion! });
+      running = starting;
+      const etcd: EtcdCluster = await starting;
+      endpoint = { host: '127.0.0.1', port: etcd.members[await etcd.leader()]!.clientPort };
+      pids = etcd.members.map((m) => m.pid);
+    } else {
+      log(`Round ${round}: a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (TLS with user0's certificate, POST /app/log/private on the primary) …`);
+      const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
+      running = starting;
+      const cluster: Cluster = await starting;
+      const primary = await cluster.primary();
+      if (primary === undefined) throw new Error('no Synod node says it is primary');
+      const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
+      endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
+      pids = cluster.nodes.map((n) => n.process!.status.pid);
+    }
     for (const concurrency of options.concurrencies) {
       const result = await measure(system, endpoint, pids, concurrency, options);
-      results.push(result);
+      samples.push({ ...result, round });
       log(`  ${system.padEnd(5)} c=${String(concurrency).padStart(4)}  ${fixed(result.putsPerSecond, 0).padStart(6)}/s  p50 ${fixed(result.p50Ms, 2)} ms  ` +
         `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms` : ''}  ` +
         `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
     }
-  };
-  const conditions = `${options.seconds} s per point, ${options.valueBytes}-byte values, clients ${options.concurrencies.join('/')}, ` +
-    `${options.loadWorkers} load threads, keep-alive HTTP/1.1`;
-  try {
-    if (etcdVersion) {
-      log(`Starting a ${options.nodes}-member etcd ${etcdVersion} on 127.0.0.1 (${conditions}, plain HTTP to the JSON gateway POST /v3/kv/put on the leader) …`);
-      const starting = startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion });
-      running = starting;
-      const etcd: EtcdCluster = await starting;
-      const leader = etcd.members[await etcd.leader()]!;
-      await run('etcd', { host: '127.0.0.1', port: leader.clientPort }, etcd.members.map((m) => m.pid));
-      await stopRunning();
-    }
-    log(`Starting a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (${conditions}, TLS with user0's certificate, POST /app/log/private on the primary) …`);
-    const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
-    running = starting;
-    const cluster: Cluster = await starting;
-    const primary = await cluster.primary();
-    if (primary === undefined) throw new Error('no Synod node says it is primary');
-    const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
-    const endpoint: Endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
-    await run('synod', endpoint, cluster.nodes.map((n) => n.process!.status.pid));
     await stopRunning();
+  };
+  log(`Comparison on 127.0.0.1: ${conditions}; the systems take turns (order alternating by round).`);
+  try {
+    const systems: System[] = etcdVersion ? ['etcd', 'synod'] : ['synod'];
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const system of round % 2 === 1 ? systems : [...systems].reverse()) await session(system, round);
+    }
   } finally {
     if (interrupting) await interrupting; // it ends the process once all is stopped
     await stopRunning();
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, results }, null, 2)}\n`);
-  else log(`\n${formatTable(results)}`);
+  const rows = summarize(samples);
+  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, rows, samples }, null, 2)}\n`);
+  else log(`\n${formatTable(rows)}${options.rounds > 1 ? '\n(medians over rounds; Synod/etcd is the median of the per-round ratios)' : ''}`);
   return 0;
 }
 

@@ -57,20 +57,29 @@ export class KeepAliveConnection {
 
   constructor(private readonly endpoint: Endpoint) {}
 
+  /** Connects; again after the connection was lost, to go on with a new one. */
   async open(): Promise<void> {
+    this.socket?.destroy();
+    this.received = Buffer.alloc(0);
     const { host, port, tls } = this.endpoint;
     const socket = tls
       ? connectTls({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? 'localhost' })
       : connectTcp({ host, port });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => this.settle(new Error('connection closed')));
+    socket.on('data', (chunk: Buffer) => {
+      if (socket === this.socket) this.onData(chunk);
+    });
+    socket.on('close', () => {
+      if (socket === this.socket) this.settle(new Error('connection closed'));
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once(tls ? 'secureConnect' : 'connect', resolve);
       socket.once('error', reject);
     });
-    socket.on('error', (error) => this.settle(error));
+    socket.on('error', (error) => {
+      if (socket === this.socket) this.settle(error);
+    });
   }
 
   send(method: string, path: string, body?: Buffer): Promise<Answer> {
