@@ -186,8 +186,11 @@ describe('a 3-node network under load loses its primary', () => {
     const nodes = (await restarted.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string; primary: boolean }> }>();
     expect(nodes.nodes.filter((n) => n.status === 'Trusted')).toHaveLength(3);
 
-    // The independent auditor in client/ accepts each node's ledger: several views, signatures by
-    // different primaries, a configuration change per join.
+    writer.close();
+    restarted.close();
+    // The independent auditor in client/ accepts each node's ledger (read once the nodes have stopped):
+    // several views, signatures by different primaries, a configuration change per join.
+    for (let i = 0; i < cluster.nodes.length; i++) await cluster.kill(i, 'SIGTERM');
     for (const node of cluster.nodes) {
       const report = await auditLedger(join(node.config.dataDir, 'ledger'), { serviceCert: cluster.serviceCert });
       expect(report.failure, node.config.dataDir).toBeUndefined();
@@ -195,7 +198,5 @@ describe('a 3-node network under load loses its primary', () => {
       expect(report.counts.views).toBeGreaterThanOrEqual(3);
       expect(report.counts.signaturesVerified).toBe(report.counts.signatures);
     }
-    writer.close();
-    restarted.close();
   }, 90_000);
 });
