@@ -99,7 +99,7 @@ describe('synod gov', () => {
     await expect(run(['propose', '--action', 'x', '--args', '{bad'])).rejects.toThrow(/not JSON/);
     await expect(run(['list', '--member-name', 'member9'])).resolves.toMatchObject({ code: 0 }); // reads need no member
     await expect(run(['ack', '--member-name', 'member9'])).rejects.toMatchObject({ code: 'CLIENT_IO' });
-    await expect(run(['recovery-share'])).rejects.toThrow(/not available yet/);
+    await expect(run(['recovery-share', '--member-name', 'member9'])).rejects.toThrow(/cannot read member/); // no such member in the workspace
     await expect(run(['nonsense'])).rejects.toBeInstanceOf(UsageError);
     expect((await run(['--help'])).stdout).toMatch(/usage: synod gov/);
   });
