@@ -82,6 +82,6 @@ describe('bench --compare', () => {
       ({ system, round, concurrency: 32, puts: 1, errors: 0, putsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerPut: 100, ...(system === 'synod' ? { commitP50Ms: 20, commitP99Ms: 40 } : {}) });
     const rows = summarize([point('etcd', 1, 2000), point('synod', 1, 3000), point('etcd', 2, 1000), point('synod', 2, 1000), point('etcd', 3, 1000), point('synod', 3, 2000)]);
     expect(rows.map((r) => [r.system, r.putsPerSecond, r.ratio])).toEqual([['etcd', 1000, undefined], ['synod', 2000, 1.5]]);
-    expect(formatTable(rows)).toContain('| synod | 32 | 2000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | 0 | 1.50× |');
+    expect(formatTable(rows)).toContain('| synod | 32 | 2000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | – | 0 | 1.50× |');
   });
 });

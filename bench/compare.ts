@@ -53,6 +53,8 @@ export interface PointResult {
   commitP99Ms?: number;
   /** CPU time (user + system) of all members together per answered put, µs. */
   cpuUsPerPut: number;
+  /** CPU time of this process (the load threads and the commit probe) per answered put, µs. */
+  clientCpuUsPerPut?: number;
   firstError?: string;
 }
 
@@ -181,6 +183,7 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
   }));
   const runs = await Promise.all(jobs.map(loadThread));
   const cpuBefore = cpuUs(pids);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const until = Date.now() + options.seconds * 1000;
   const [outcomes, commits] = await Promise.all([
@@ -189,6 +192,7 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
   ]);
   const elapsedSeconds = (performance.now() - started) / 1000;
   const cpu = cpuUs(pids) - cpuBefore;
+  const client = process.cpuUsage(clientBefore);
   const latencies = outcomes.flatMap((o) => o.latenciesMs).sort((a, b) => a - b);
   commits?.sort((a, b) => a - b);
   const errors = outcomes.reduce((sum, o) => sum + o.errors, 0);
@@ -202,6 +206,7 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
     p99Ms: percentile(latencies, 99),
     ...(commits ? { commitP50Ms: percentile(commits, 50), commitP99Ms: percentile(commits, 99) } : {}),
     cpuUsPerPut: cpu / Math.max(1, latencies.length + errors),
+    clientCpuUsPerPut: (client.user + client.system) / Math.max(1, latencies.length + errors),
     ...(firstError ? { firstError } : {}),
   };
 }
@@ -237,7 +242,7 @@ export function summarize(samples: Array<PointResult & { round: number }>): Row[
       rows.push({
         system, concurrency, rounds: runs.length,
         puts: m((r) => r.puts), errors: runs.reduce((sum, r) => sum + r.errors, 0), putsPerSecond: m((r) => r.putsPerSecond),
-        p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), cpuUsPerPut: m((r) => r.cpuUsPerPut),
+        p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), cpuUsPerPut: m((r) => r.cpuUsPerPut), clientCpuUsPerPut: m((r) => r.clientCpuUsPerPut),
         ...(system === 'synod' ? { commitP50Ms: m((r) => r.commitP50Ms), commitP99Ms: m((r) => r.commitP99Ms) } : {}),
         ...(ratios.length > 0 ? { ratio: median(ratios) } : {}),
         ...(firstError ? { firstError } : {}),
@@ -250,13 +255,13 @@ export function summarize(samples: Array<PointResult & { round: number }>): Row[
 /** The table: one row per system and concurrency, Synod/etcd on Synod's rows where both ran. */
 export function formatTable(rows: Row[]): string {
   const lines = [
-    '| system | clients | puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | errors | Synod/etcd puts/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | clients | puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | client CPU µs/put | errors | Synod/etcd puts/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const commit = r.system === 'etcd' ? '= latency | = latency' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
     const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`;
-    lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commit} | ${fixed(r.cpuUsPerPut, 0)} | ${r.errors} | ${ratio} |`);
+    lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commit} | ${fixed(r.cpuUsPerPut, 0)} | ${fixed(r.clientCpuUsPerPut, 0)} | ${r.errors} | ${ratio} |`);
   }
   return lines.join('\n');
 }
@@ -318,7 +323,7 @@ export async function main(argv: string[]): Promise<number> {
       samples.push({ ...result, round });
       log(`  ${system.padEnd(5)} c=${String(concurrency).padStart(4)}  ${fixed(result.putsPerSecond, 0).padStart(6)}/s  p50 ${fixed(result.p50Ms, 2)} ms  ` +
         `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms` : ''}  ` +
-        `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
+        `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put (client ${fixed(result.clientCpuUsPerPut, 0)})  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
     }
     await stopRunning();
   };
