@@ -2,7 +2,7 @@
 // The `synod` command line: a thin shell over the client library. Commands:
 //   verify <receipt|snapshot file> [--service-cert pem]… [--claims file] [--json]
 //   audit <ledger-dir> --service-cert pem [--service-cert pem]… [--governance] [--json] [--no-progress]
-//         [--ledger-secret file [--show-private map]]
+//         [--ledger-secret file | --member-enc-key pem [--member-enc-key pem]…] [--show-private map]
 //   keygen --name <name> [--curve P-384|P-256] [--out dir] [--force] [--json]
 //   call <METHOD> <path> | tx <txid> | commit | receipt <txid>   (a service over HTTPS: http-commands.ts)
 //   gov <propose|vote|withdraw|list|show|ack|info|history|recovery-share> …   (governance: gov-commands.ts)
@@ -26,6 +26,7 @@ import {
   UsageErrorCode,
 } from '../errors.ts';
 import type { PrivateWrite } from '../audit/decrypting-audit.ts';
+import type { RecoverySharesAuditReport } from '../audit/recovery-shares.ts';
 import { bytesToHex, hexToBytes } from '../verify/encoding.ts';
 import { formatAudit, formatGovernance, formatPrivateWrites, formatReceipt, renderBytes } from './format.ts';
 // Each command imports what it needs when it runs, so that `synod --help` or a usage error does not
@@ -44,7 +45,10 @@ commands:
       --service-cert <pem>   the service certificate (repeat for earlier identities); required
       --governance           also list proposals, ballots and outcomes
       --ledger-secret <file> the ledger secret (64 hex digits): decrypt and authenticate every entry
-      --show-private <map>   with --ledger-secret: print the decrypted writes of this private map
+      --member-enc-key <pem> instead of --ledger-secret: a recovery member's encryption private key
+                             (member<i>_enc_privk.pem; repeat up to the recovery threshold): recover
+                             the ledger secret(s) from the ledger's recovery shares, then decrypt
+      --show-private <map>   with --ledger-secret or --member-enc-key: print the decrypted writes of this private map
       --no-progress          no progress bar
   keygen                  create a member/user identity: <name>_cert.pem and <name>_privk.pem
       --name <name>          required
@@ -148,6 +152,8 @@ function reportError(e: unknown, json: boolean, out: Output): number {
 
 function exitCodeFor(e: unknown): number {
   if (e instanceof ReceiptError || e instanceof LedgerFormatError) return ExitCode.verificationFailed;
+  // The ledger's recovery shares do not give back its secret with the keys given (audit --member-enc-key).
+  if (e instanceof SynodClientError && e.code.startsWith('RECOVERY_')) return ExitCode.verificationFailed;
   if (e instanceof SynodHttpError || e instanceof SynodProtocolError || e instanceof TransactionInvalidError || e instanceof CommitTimeoutError) {
     return ExitCode.requestFailed;
   }
@@ -229,14 +235,19 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
       governance: { type: 'boolean' },
       'ledger-secret': { type: 'string' },
       'show-private': { type: 'string' },
+      'member-enc-key': { type: 'string', multiple: true },
     },
   });
   const dir = onePositional(positionals, 'ledger directory');
+  const memberEncKeys = values['member-enc-key']?.map((path) => new TextDecoder().decode(readInput(path, 'member encryption key')));
+  if (memberEncKeys !== undefined && values['ledger-secret'] !== undefined) {
+    throw new UsageError(UsageErrorCode.invalidArgument, 'give --ledger-secret or --member-enc-key, not both');
+  }
   if (!values['service-cert']?.length) throw new UsageError(UsageErrorCode.invalidArgument, 'audit needs --service-cert');
   const serviceCerts = await readServiceCerts(values['service-cert']);
   const showPrivate = values['show-private'];
-  if (showPrivate !== undefined && values['ledger-secret'] === undefined) {
-    throw new UsageError(UsageErrorCode.invalidArgument, '--show-private needs --ledger-secret');
+  if (showPrivate !== undefined && values['ledger-secret'] === undefined && memberEncKeys === undefined) {
+    throw new UsageError(UsageErrorCode.invalidArgument, '--show-private needs --ledger-secret or --member-enc-key');
   }
   const ledgerSecret = values['ledger-secret'] === undefined ? undefined : readLedgerSecret(values['ledger-secret']);
   const shown: PrivateWrite[] = [];
@@ -254,7 +265,13 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
     cliProgress.Presets.shades_classic,
   );
   let started = false;
-  const report = await auditLedger(dir, {
+  const audit: (d: string, o: Parameters<typeof auditLedger>[1]) => Promise<Omit<RecoverySharesAuditReport, 'recovery'> & Partial<RecoverySharesAuditReport>> = memberEncKeys === undefined
+    ? auditLedger
+    : async (d: string, o: Parameters<typeof auditLedger>[1]) => {
+        const { auditLedgerWithRecoveryShares } = await import('../audit/recovery-shares.ts');
+        return auditLedgerWithRecoveryShares(d, { ...o, memberEncryptionKeys: memberEncKeys });
+      };
+  const report = await audit(dir, {
     serviceCerts,
     ...(ledgerSecret ? { ledgerSecret } : {}),
     ...(showPrivate !== undefined ? { onPrivateWrite } : {}),
@@ -266,6 +283,10 @@ async function auditCommand(args: string[], out: Output): Promise<number> {
     },
   }).finally(() => started && bar.stop());
   const sections = [formatAudit(report)];
+  if (report.recovery) {
+    const r = report.recovery;
+    sections.push(`ledger secret(s) recovered from the recovery shares written at ${r.recordTxid} (threshold ${r.threshold}; shares of ${r.members.join(', ')}); starting at seqno ${r.ledgerSecretStartSeqnos.join(', ')}`);
+  }
   if (values.governance) sections.push(formatGovernance(report));
   if (showPrivate !== undefined) sections.push(formatPrivateWrites(showPrivate, shown, shownTruncated));
   const json = showPrivate === undefined ? report : { ...report, privateWrites: shown.map(jsonWrite), privateWritesTruncated: shownTruncated };
