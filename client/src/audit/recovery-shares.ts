@@ -14,7 +14,7 @@
 //
 // Written for the client on its own from that description (DESIGN.md: independent implementations check
 // each other), with WebCrypto only; the one file system access is the ledger reader's.
-import { LedgerFormatError, SynodClientError } from '../errors.ts';
+import { LedgerFormatError, SynodClientError, UsageError, UsageErrorCode } from '../errors.ts';
 import { parseChunk } from '../ledger/chunk.ts';
 import { parseEntry } from '../ledger/entry.ts';
 import { listLedgerFiles, readLedgerFile } from '../ledger/files.ts';
@@ -283,9 +283,11 @@ export async function recoverLedgerSecretsFromShares(dir: string, memberEncrypti
       try {
         plain = await decryptRecoveryShare(pem, ciphertext);
       } catch (e) {
-        // A PEM that is not a PKCS#8 key is the caller's mistake; a key that does not open this share is expected.
-        if (/PEM/.test((e as Error).message)) throw e;
-        continue;
+        // A key that does not open this share is expected (another member's); anything else is a key
+        // that is not an RSA PKCS#8 private key: the caller's mistake.
+        if (e instanceof UsageError && /does not decrypt/.test(e.message)) continue;
+        if (e instanceof UsageError) throw e;
+        throw new UsageError(UsageErrorCode.invalidArgument, `a member encryption key is not an RSA private key (PKCS#8 PEM, as member<i>_enc_privk.pem): ${(e as Error).message}`);
       }
       decrypted.set(member, parseSecretShare(plain));
       plain.fill(0);

@@ -172,6 +172,10 @@ describe('offline audit with recovery shares', () => {
     // Not a PEM key, or both ways of decrypting: usage errors.
     writeFileSync(join(workspace, 'not-a-key.pem'), 'hello');
     expect((await run(['audit', ledgerDir, '--service-cert', cert, '--member-enc-key', join(workspace, 'not-a-key.pem')])).code).toBe(ExitCode.usage);
+    // A member's signing key (EC) instead of its encryption key.
+    const ec = await run(['audit', ledgerDir, '--service-cert', cert, '--member-enc-key', join(common, 'member0_privk.pem')]);
+    expect(ec.code, ec.stderr).toBe(ExitCode.usage);
+    expect(ec.stderr).toMatch(/RSA private key|PEM/);
     expect((await run(['audit', ledgerDir, '--service-cert', cert, ...keys, '--ledger-secret', cert])).code).toBe(ExitCode.usage);
   });
 });
