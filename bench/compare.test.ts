@@ -79,9 +79,10 @@ describe('bench --compare', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([1, 2, 3, 4], 99)).toBe(4);
     const point = (system: 'etcd' | 'synod', round: number, putsPerSecond: number): PointResult & { round: number } =>
-      ({ system, round, concurrency: 32, puts: 1, errors: 0, putsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerPut: 100, ...(system === 'synod' ? { commitP50Ms: 20, commitP99Ms: 40 } : {}) });
+      ({ system, round, concurrency: 32, puts: 1, errors: 0, putsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerPut: 100, ...(system === 'synod' ? { commitP50Ms: 20, commitP99Ms: 40, committedPutsPerSecond: putsPerSecond / 2 } : {}) });
     const rows = summarize([point('etcd', 1, 2000), point('synod', 1, 3000), point('etcd', 2, 1000), point('synod', 2, 1000), point('etcd', 3, 1000), point('synod', 3, 2000)]);
     expect(rows.map((r) => [r.system, r.putsPerSecond, r.ratio])).toEqual([['etcd', 1000, undefined], ['synod', 2000, 1.5]]);
-    expect(formatTable(rows)).toContain('| synod | 32 | 2000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | – | 0 | 1.50× |');
+    expect(rows[1]!.committedRatio).toBeCloseTo(0.75);
+    expect(formatTable(rows)).toContain('| synod | 32 | 2000 | 1000 | 1.00 | 2.00 | 20.0 | 40.0 | 100 | – | 0 | 1.50× | 0.75× |');
   });
 });

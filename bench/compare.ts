@@ -13,6 +13,8 @@
 // --compare none: Synod alone (issue 5's 3-node figures). etcd's put answers once a quorum has it in its
 // log (fsync'd), so its latency is its commit latency; for Synod the commit column comes from one extra
 // client that writes and then polls GET /app/receipt until the receipt is there, while the load runs.
+// Synod answers a write before it is committed, so it also gets "committed puts/s": the puts answered
+// over the time until the last of them is committed (one write sent as the load ends, its receipt there).
 // --rounds N: each system is started N times, taking turns (order alternating by round); the table shows
 // medians, and Synod/etcd is the median of the per-round ratios: on a shared machine that is what makes
 // the two comparable.
@@ -46,6 +48,8 @@ export interface PointResult {
   puts: number;
   errors: number;
   putsPerSecond: number;
+  /** Synod only: answered puts over the time until all of them were committed (receipt available). */
+  committedPutsPerSecond?: number;
   p50Ms: number;
   p99Ms: number;
   /** Synod only: write sent → receipt available. */
@@ -135,6 +139,21 @@ async function loadThread(job: PutJob): Promise<(deadlineEpochMs: number) => Pro
   };
 }
 
+/** Writes one record to Synod and polls until its receipt is available; ms from sending, or undefined. */
+async function writeUntilReceipt(connection: KeepAliveConnection, id: number, value: string, giveUpAt: number): Promise<number | undefined> {
+  const sent = performance.now();
+  const { path, body } = putRequest('synod', id, value);
+  const written = await connection.send('POST', path, body);
+  const txid = written.header('x-ms-ccf-transaction-id');
+  if (written.status !== 200 || !txid) return undefined;
+  let receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+  while (receipt.status !== 200 && Date.now() < giveUpAt) {
+    await new Promise((r) => setTimeout(r, 1));
+    receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
+  }
+  return receipt.status === 200 ? performance.now() - sent : undefined;
+}
+
 /**
  * Synod's commit latency while the load runs: write, then poll for the receipt, one at a time. A lost
  * connection loses that sample; the probe goes on with a new connection.
@@ -144,30 +163,36 @@ async function commitProbe(endpoint: Endpoint, valueBytes: number, firstId: numb
   await connection.open();
   const samples: number[] = [];
   const value = 'x'.repeat(valueBytes);
-  const once = async (id: number): Promise<void> => {
-    const sent = performance.now();
-    const { path, body } = putRequest('synod', id, value);
-    const written = await connection.send('POST', path, body);
-    const txid = written.header('x-ms-ccf-transaction-id');
-    if (written.status !== 200 || !txid) return;
-    let receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
-    while (receipt.status !== 200 && Date.now() < until + 5_000) {
-      await new Promise((r) => setTimeout(r, 1));
-      receipt = await connection.send('GET', `/app/receipt?transaction_id=${txid}`);
-    }
-    if (receipt.status === 200) samples.push(performance.now() - sent);
-  };
   try {
     for (let id = firstId; Date.now() < until; id++) {
-      await once(id).catch(async () => {
+      const ms = await writeUntilReceipt(connection, id, value, until + 5_000).catch(async () => {
         await new Promise((r) => setTimeout(r, 100));
         await connection.open().catch(() => undefined);
+        return undefined;
       });
+      if (ms !== undefined) samples.push(ms);
     }
   } finally {
     connection.close();
   }
   return samples;
+}
+
+/**
+ * When everything Synod answered so far is committed: one write sent as the load ends, its receipt
+ * available (the ledger is ordered, so every earlier write is committed then). performance.now() then.
+ */
+async function allCommittedAt(endpoint: Endpoint, valueBytes: number, id: number): Promise<number> {
+  const connection = new KeepAliveConnection(endpoint);
+  try {
+    await connection.open();
+    const ms = await writeUntilReceipt(connection, id, 'x'.repeat(valueBytes), Date.now() + 30_000);
+    return ms === undefined ? NaN : performance.now();
+  } catch {
+    return NaN;
+  } finally {
+    connection.close();
+  }
 }
 
 /** One point: `concurrency` clients spread over the load threads, bounded by time and count. */
@@ -186,11 +211,17 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
   const clientBefore = process.cpuUsage();
   const started = performance.now();
   const until = Date.now() + options.seconds * 1000;
-  const [outcomes, commits] = await Promise.all([
-    Promise.all(runs.map((run) => run(until))),
-    system === 'synod' ? commitProbe(endpoint, options.valueBytes, keyBase + 90_000_000, until) : Promise.resolve(undefined),
+  let loadEnded = NaN;
+  const load = Promise.all(runs.map((run) => run(until))).then((outcomes) => {
+    loadEnded = performance.now();
+    return outcomes;
+  });
+  const [outcomes, commits, committedAt] = await Promise.all([
+    load,
+    system === 'synod' ? commitProbe(endpoint, options.valueBytes, keyBase + 90_000_000, until) : undefined,
+    system === 'synod' ? load.then(() => allCommittedAt(endpoint, options.valueBytes, keyBase + 99_000_000)) : undefined,
   ]);
-  const elapsedSeconds = (performance.now() - started) / 1000;
+  const elapsedSeconds = (loadEnded - started) / 1000;
   const cpu = cpuUs(pids) - cpuBefore;
   const client = process.cpuUsage(clientBefore);
   const latencies = outcomes.flatMap((o) => o.latenciesMs).sort((a, b) => a - b);
@@ -202,6 +233,7 @@ async function measure(system: System, endpoint: Endpoint, pids: number[], concu
     puts: latencies.length,
     errors,
     putsPerSecond: latencies.length / elapsedSeconds,
+    ...(committedAt !== undefined ? { committedPutsPerSecond: latencies.length / ((committedAt - started) / 1000) } : {}),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     ...(commits ? { commitP50Ms: percentile(commits, 50), commitP99Ms: percentile(commits, 99) } : {}),
@@ -217,6 +249,8 @@ export interface Row extends PointResult {
   rounds: number;
   /** Synod rows: the median over rounds of Synod/etcd puts/s (each round's pair measured back to back). */
   ratio?: number;
+  /** The same with Synod's committed puts/s (etcd answers a put once it is committed). */
+  committedRatio?: number;
 }
 
 function median(xs: number[]): number {
@@ -234,17 +268,21 @@ export function summarize(samples: Array<PointResult & { round: number }>): Row[
       const runs = samples.filter((s) => s.system === system && s.concurrency === concurrency);
       if (runs.length === 0) continue;
       const m = (f: (r: PointResult) => number | undefined) => median(runs.map((r) => f(r) ?? NaN));
-      const ratios = runs.flatMap((r) => {
+      const ratios = (f: (r: PointResult) => number | undefined) => runs.flatMap((r) => {
         const etcd = samples.find((e) => e.system === 'etcd' && e.concurrency === concurrency && e.round === r.round);
-        return system === 'synod' && etcd ? [r.putsPerSecond / etcd.putsPerSecond] : [];
+        return system === 'synod' && etcd ? [(f(r) ?? NaN) / etcd.putsPerSecond] : [];
       });
       const firstError = runs.find((r) => r.firstError)?.firstError;
       rows.push({
         system, concurrency, rounds: runs.length,
         puts: m((r) => r.puts), errors: runs.reduce((sum, r) => sum + r.errors, 0), putsPerSecond: m((r) => r.putsPerSecond),
         p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), cpuUsPerPut: m((r) => r.cpuUsPerPut), clientCpuUsPerPut: m((r) => r.clientCpuUsPerPut),
-        ...(system === 'synod' ? { commitP50Ms: m((r) => r.commitP50Ms), commitP99Ms: m((r) => r.commitP99Ms) } : {}),
-        ...(ratios.length > 0 ? { ratio: median(ratios) } : {}),
+        ...(system === 'synod' ? {
+          commitP50Ms: m((r) => r.commitP50Ms), commitP99Ms: m((r) => r.commitP99Ms), committedPutsPerSecond: m((r) => r.committedPutsPerSecond),
+        } : {}),
+        ...(ratios((r) => r.putsPerSecond).length > 0 ? {
+          ratio: median(ratios((r) => r.putsPerSecond)), committedRatio: median(ratios((r) => r.committedPutsPerSecond)),
+        } : {}),
         ...(firstError ? { firstError } : {}),
       });
     }
@@ -255,13 +293,15 @@ export function summarize(samples: Array<PointResult & { round: number }>): Row[
 /** The table: one row per system and concurrency, Synod/etcd on Synod's rows where both ran. */
 export function formatTable(rows: Row[]): string {
   const lines = [
-    '| system | clients | puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | client CPU µs/put | errors | Synod/etcd puts/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | clients | puts/s | committed puts/s | p50 ms | p99 ms | commit p50 ms | commit p99 ms | CPU µs/put (all members) | client CPU µs/put | errors | Synod/etcd puts/s | Synod/etcd committed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const times = (x: number | undefined) => (x === undefined ? '' : `${fixed(x, 2)}×`);
   for (const r of rows) {
-    const commit = r.system === 'etcd' ? '= latency | = latency' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
-    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`;
-    lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commit} | ${fixed(r.cpuUsPerPut, 0)} | ${fixed(r.clientCpuUsPerPut, 0)} | ${r.errors} | ${ratio} |`);
+    const commit = r.system === 'etcd' ? '= puts/s | ' : `${fixed(r.committedPutsPerSecond, 0)} | `;
+    const commitLatency = r.system === 'etcd' ? '= p50 | = p99' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
+    lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${commit}${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commitLatency} | ` +
+      `${fixed(r.cpuUsPerPut, 0)} | ${fixed(r.clientCpuUsPerPut, 0)} | ${r.errors} | ${times(r.ratio)} | ${times(r.committedRatio)} |`);
   }
   return lines.join('\n');
 }
@@ -322,7 +362,8 @@ export async function main(argv: string[]): Promise<number> {
       const result = await measure(system, endpoint, pids, concurrency, options);
       samples.push({ ...result, round });
       log(`  ${system.padEnd(5)} c=${String(concurrency).padStart(4)}  ${fixed(result.putsPerSecond, 0).padStart(6)}/s  p50 ${fixed(result.p50Ms, 2)} ms  ` +
-        `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms` : ''}  ` +
+        `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms  ` +
+          `committed ${fixed(result.committedPutsPerSecond, 0)}/s` : ''}  ` +
         `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put (client ${fixed(result.clientCpuUsPerPut, 0)})  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
     }
     await stopRunning();
