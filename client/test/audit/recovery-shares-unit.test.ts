@@ -14,6 +14,7 @@ import {
   unwrapRecoveredSecrets,
 } from '../../src/audit/recovery-shares.ts';
 import { decryptRecoveryShare } from '../../src/gov/recovery.ts';
+import { auditLedger } from '../../src/audit/decrypting-audit.ts';
 
 /** Every subset of {0..n-1} of size k, as index lists. */
 function subsets(n: number, k: number): number[][] {
@@ -80,5 +81,17 @@ describe('recovery shares: client combine and unwrap against the node implementa
     const decrypted = await decryptRecoveryShare(member.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), encrypted);
     expect(Buffer.from(decrypted).equals(Buffer.from(share))).toBe(true);
     await expect(decryptRecoveryShare(other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), encrypted)).rejects.toThrow(/does not decrypt/);
+  });
+
+  it('the decrypting audit refuses ledgerSecrets that are empty, out of order, or given with ledgerSecret', async () => {
+    const key = new Uint8Array(32);
+    const cert = '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n';
+    for (const bad of [
+      { ledgerSecrets: [] },
+      { ledgerSecrets: [{ startSeqno: 5, key }, { startSeqno: 5, key }] },
+      { ledgerSecrets: [{ startSeqno: 1, key }], ledgerSecret: key },
+    ]) {
+      await expect(auditLedger('/nonexistent', { serviceCert: cert, ...bad })).rejects.toThrow(/ledgerSecrets must be/);
+    }
   });
 });
