@@ -334,6 +334,7 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   const samples: Array<PointResult & { round: number }> = [];
+  const idle: Array<{ system: System; round: number; idleCores: number }> = [];
   const conditions = `${options.seconds} s per point, ${options.valueBytes}-byte values, clients ${options.concurrencies.join('/')}, ` +
     `${options.loadWorkers} load threads, keep-alive HTTP/1.1, ${options.rounds} round(s)`;
   /** Starts one system, measures every concurrency on it, stops it. */
@@ -358,6 +359,12 @@ export async function main(argv: string[]): Promise<number> {
       endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
       pids = cluster.nodes.map((n) => n.process!.status.pid);
     }
+    // What the members cost with no load at all (heartbeats, timers), over 2 s: part of every put's CPU.
+    const idleBefore = cpuUs(pids);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const idleCores = (cpuUs(pids) - idleBefore) / 2e6;
+    idle.push({ system, round, idleCores });
+    log(`  ${system.padEnd(5)} idle: the members use ${fixed(idleCores, 2)} cores together`);
     for (const concurrency of options.concurrencies) {
       const result = await measure(system, endpoint, pids, concurrency, options);
       samples.push({ ...result, round });
@@ -381,7 +388,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', interrupted);
   }
   const rows = summarize(samples);
-  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, rows, samples }, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, rows, samples, idle }, null, 2)}\n`);
   else log(`\n${formatTable(rows)}${options.rounds > 1 ? '\n(medians over rounds; Synod/etcd is the median of the per-round ratios)' : ''}`);
   return 0;
 }
