@@ -25,7 +25,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { startCluster, type Cluster } from '../test/helpers/cluster.ts';
+import { startCluster, waitFor, type Cluster } from '../test/helpers/cluster.ts';
 import { KeepAliveConnection, type Endpoint } from './http-connection.ts';
 import { putRequest, type PutJob, type PutOutcome, type System } from './compare-worker.ts';
 import { etcdMissingMessage, findEtcd, startEtcdCluster, type EtcdCluster } from './etcd.ts';
@@ -59,6 +59,8 @@ export interface PointResult {
   cpuUsPerPut: number;
   /** CPU time of this process (the load threads and the commit probe) per answered put, µs. */
   clientCpuUsPerPut?: number;
+  /** The leader (etcd) or primary (Synod) driven was not the leader any more at the end of the point. */
+  leaderChanged?: boolean;
   firstError?: string;
 }
 
@@ -251,6 +253,8 @@ export interface Row extends PointResult {
   ratio?: number;
   /** The same with Synod's committed puts/s (etcd answers a put once it is committed). */
   committedRatio?: number;
+  /** In how many rounds the leader/primary changed during this point. */
+  elections?: number;
 }
 
 function median(xs: number[]): number {
@@ -274,7 +278,7 @@ export function summarize(samples: Array<PointResult & { round: number }>): Row[
       });
       const firstError = runs.find((r) => r.firstError)?.firstError;
       rows.push({
-        system, concurrency, rounds: runs.length,
+        system, concurrency, rounds: runs.length, ...(runs.some((r) => r.leaderChanged) ? { elections: runs.filter((r) => r.leaderChanged).length } : {}),
         puts: m((r) => r.puts), errors: runs.reduce((sum, r) => sum + r.errors, 0), putsPerSecond: m((r) => r.putsPerSecond),
         p50Ms: m((r) => r.p50Ms), p99Ms: m((r) => r.p99Ms), cpuUsPerPut: m((r) => r.cpuUsPerPut), clientCpuUsPerPut: m((r) => r.clientCpuUsPerPut),
         ...(system === 'synod' ? {
@@ -301,7 +305,7 @@ export function formatTable(rows: Row[]): string {
     const commit = r.system === 'etcd' ? '= puts/s | ' : `${fixed(r.committedPutsPerSecond, 0)} | `;
     const commitLatency = r.system === 'etcd' ? '= p50 | = p99' : `${fixed(r.commitP50Ms, 1)} | ${fixed(r.commitP99Ms, 1)}`;
     lines.push(`| ${r.system} | ${r.concurrency} | ${fixed(r.putsPerSecond, 0)} | ${commit}${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${commitLatency} | ` +
-      `${fixed(r.cpuUsPerPut, 0)} | ${fixed(r.clientCpuUsPerPut, 0)} | ${r.errors} | ${times(r.ratio)} | ${times(r.committedRatio)} |`);
+      `${fixed(r.cpuUsPerPut, 0)} | ${fixed(r.clientCpuUsPerPut, 0)} | ${r.errors}${r.elections ? ` (elections in ${r.elections} of ${r.rounds})` : ''} | ${times(r.ratio)} | ${times(r.committedRatio)} |`);
   }
   return lines.join('\n');
 }
@@ -341,22 +345,25 @@ export async function main(argv: string[]): Promise<number> {
   const session = async (system: System, round: number) => {
     let endpoint: Endpoint;
     let pids: number[];
+    /** Where the load should go now (the leader or primary), so that every point starts there. */
+    let target: () => Promise<Endpoint>;
     if (system === 'etcd') {
       log(`Round ${round}: a ${options.nodes}-member etcd ${etcdVersion} on 127.0.0.1 (plain HTTP to the JSON gateway, POST /v3/kv/put on the leader) …`);
       const starting = startEtcdCluster({ size: options.nodes, binary: options.etcdPath, version: etcdVersion! });
       running = starting;
       const etcd: EtcdCluster = await starting;
-      endpoint = { host: '127.0.0.1', port: etcd.members[await etcd.leader()]!.clientPort };
+      target = async () => ({ host: '127.0.0.1', port: etcd.members[await etcd.leader()]!.clientPort });
       pids = etcd.members.map((m) => m.pid);
     } else {
       log(`Round ${round}: a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (TLS with user0's certificate, POST /app/log/private on the primary) …`);
       const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
       running = starting;
       const cluster: Cluster = await starting;
-      const primary = await cluster.primary();
-      if (primary === undefined) throw new Error('no Synod node says it is primary');
-      const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
-      endpoint = { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
+      target = async () => {
+        const primary = await waitFor('a Synod primary', () => cluster.primary(), 15_000);
+        const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
+        return { host, port: Number(port), tls: { ca: cluster.serviceCert, cert: cluster.userCert, key: cluster.userKey } };
+      };
       pids = cluster.nodes.map((n) => n.process!.status.pid);
     }
     // What the members cost with no load at all (heartbeats, timers), over 2 s: part of every put's CPU.
@@ -365,8 +372,16 @@ export async function main(argv: string[]): Promise<number> {
     const idleCores = (cpuUs(pids) - idleBefore) / 2e6;
     idle.push({ system, round, idleCores });
     log(`  ${system.padEnd(5)} idle: the members use ${fixed(idleCores, 2)} cores together`);
+    endpoint = await target();
     for (const concurrency of options.concurrencies) {
       const result = await measure(system, endpoint, pids, concurrency, options);
+      // An election during the point: say so, and send the next point to the new leader.
+      const now = await target();
+      if (now.port !== endpoint.port) {
+        result.leaderChanged = true;
+        log(`  ${system.padEnd(5)} the ${system === 'etcd' ? 'leader' : 'primary'} changed during this point (an election); the rest of it went to a ${system === 'etcd' ? 'follower' : 'backup'}`);
+        endpoint = now;
+      }
       samples.push({ ...result, round });
       log(`  ${system.padEnd(5)} c=${String(concurrency).padStart(4)}  ${fixed(result.putsPerSecond, 0).padStart(6)}/s  p50 ${fixed(result.p50Ms, 2)} ms  ` +
         `p99 ${fixed(result.p99Ms, 2)} ms${result.commitP50Ms !== undefined ? `  commit p50 ${fixed(result.commitP50Ms, 1)} ms  p99 ${fixed(result.commitP99Ms, 1)} ms  ` +
