@@ -18,6 +18,7 @@
 // present a client certificate, so it reads an endpoint without authentication: by default the JS
 // sample's GET /app/log/public/anonymous?id=… (no_auth; ids cycle over the 1,000 records written first).
 // See bench/README.md for the method and what each figure includes.
+// `npm run bench -- --compare etcd|none …` runs bench/compare.ts instead (3-node Synod, against etcd).
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -361,7 +362,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
+// `--compare etcd|none`: the 3-node comparison with etcd (bench/compare.ts), which has its own options.
+const compare = process.argv.slice(2).some((arg) => arg === '--compare' || arg.startsWith('--compare='));
+(compare ? import('./compare.ts').then(async (m) => process.exit(await m.main(process.argv.slice(2)))) : main()).catch((error: Error) => {
   process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
   process.exit(1);
 });
