@@ -76,6 +76,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
   } catch (error) {
     await Promise.all(nodes.map((n) => n.process?.kill('SIGKILL')));
+    if (!process.env.SYNOD_KEEP_WORKSPACE) rmSync(workspace, { recursive: true, force: true });
     throw error;
   }
   const serviceCert = readFileSync(serviceCertFile, 'utf8');
