@@ -19,8 +19,7 @@
 
 import { X509Certificate, createPublicKey, randomBytes } from 'node:crypto';
 import type { LedgerReadMessage, StoredEntryMessage } from '../boundary.ts';
-import { equalBytes, sha256, toHex } from '../crypto/hash.ts';
-import { verifyDigest } from '../crypto/keys.ts';
+import { equalBytes, sha256 } from '../crypto/hash.ts';
 import { certificatePublicKeyDer, createEndorsedCertificate, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { decodeEntry, leafFromDigests, LedgerSecret, LedgerFormatError, type DecodedEntry } from '../ledger/index.ts';
 import type { Store } from '../kv/index.ts';
@@ -28,6 +27,7 @@ import type { StoreSnapshot } from '../kv/types.ts';
 import { isPublicMap } from '../kv/store.ts';
 import type { MerkleTree } from '../merkle/tree.ts';
 import { LedgerCorruptError } from '../errors.ts';
+import { checkSignature as checkReplayedSignature } from './replay.ts';
 import type { TransactionHistory } from './history.ts';
 import { Tables, UNIT_KEY, parseJsonBytes, type SignatureRecord } from './tables.ts';
 import { issueRecoveryShares, type LedgerSecretRange } from '../../governance/recovery/shares.ts';
@@ -277,23 +277,11 @@ function signatureAfter(entries: readonly StoredEntryMessage[], index: number): 
 }
 
 function checkSignature(stored: StoredEntryMessage, entry: DecodedEntry, signature: SignatureRecord, ctx: PublicReplayContext, verify: boolean): void {
+  checkReplayedSignature(stored, entry, signature, ctx, verify, 'recovery: ');
+  if (!verify) return;
   const fail = (detail: string): never => {
     throw new LedgerCorruptError(stored.file, stored.offset, `recovery: signature transaction at seqno ${entry.seqno}: ${detail}`);
   };
-  if (signature.seqno !== entry.seqno || signature.view !== entry.view) fail('records another transaction id');
-  const root = ctx.tree.root();
-  if (toHex(root) !== signature.root) fail('the Merkle root of the entries before it does not match the signed root');
-  if (!verify) return;
-  let publicKey: Uint8Array;
-  try {
-    publicKey = certificatePublicKeyDer(signature.cert);
-  } catch {
-    return fail('its node certificate does not parse');
-  }
-  if (nodeIdFromPublicKeyDer(publicKey) !== signature.node) fail('node id does not match the certificate');
-  const info = ctx.store.get(Tables.nodesInfo, new TextEncoder().encode(signature.node));
-  if (!info || parseJsonBytes<{ cert?: string }>(info).cert !== signature.cert) fail(`signed by ${signature.node}, not a node the ledger records with that certificate`);
-  if (!verifyDigest(publicKey, root, new Uint8Array(Buffer.from(signature.sig, 'base64')))) fail('node signature is invalid');
   // The signer was endorsed by the service the ledger names, and that is the one the operator expects.
   const service = ctx.store.get(Tables.serviceInfo, UNIT_KEY);
   const serviceCert = service ? parseJsonBytes<{ cert?: string }>(service).cert : undefined;

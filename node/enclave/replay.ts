@@ -153,15 +153,21 @@ function hasSignatureAfter(entries: StoredEntryMessage[], index: number, secret:
   return false;
 }
 
-function checkSignature(
+/**
+ * Checks a signature transaction against the state replayed before it: its transaction id, the Merkle root
+ * it signs and, when asked, its node's ECDSA signature by a node the ledger records with that certificate.
+ * Failures are LedgerCorruptErrors at the entry's location, their message starting with `prefix`.
+ */
+export function checkSignature(
   stored: StoredEntryMessage,
   entry: DecodedEntry,
   signature: SignatureRecord,
-  ctx: ReplayContext,
+  ctx: { tree: MerkleTree; store: Store },
   verifyCryptographically: boolean,
+  prefix = '',
 ): void {
   const fail = (detail: string): never => {
-    throw new LedgerCorruptError(stored.file, stored.offset, `signature transaction at seqno ${entry.seqno}: ${detail}`);
+    throw new LedgerCorruptError(stored.file, stored.offset, `${prefix}signature transaction at seqno ${entry.seqno}: ${detail}`);
   };
   if (signature.seqno !== entry.seqno || signature.view !== entry.view) fail('records another transaction id');
   const root = ctx.tree.root();
