@@ -194,3 +194,20 @@ export async function startGovTestNode(options: { members: number; genesisMember
   };
   return gov;
 }
+
+/**
+ * member[0] proposes `actions`, then the members vote in order while it is Open; throws unless every
+ * request answers 200 and the proposal ends Accepted.
+ */
+export async function passProposal(gov: GovRequests, members: TestMember[], actions: object[]): Promise<void> {
+  const created = await gov.propose(members[0]!, { actions });
+  if (created.status !== 200) throw new Error(`proposal refused (${created.status}): ${JSON.stringify(created.body)}`);
+  let state = created.body.proposalState;
+  for (const member of members) {
+    if (state !== 'Open') break;
+    const voted = await gov.vote(member, created.body.proposalId);
+    if (voted.status !== 200) throw new Error(`ballot refused (${voted.status}): ${JSON.stringify(voted.body)}`);
+    state = voted.body.proposalState;
+  }
+  if (state !== 'Accepted') throw new Error(`proposal ended ${state}, not Accepted`);
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createIdentities } from '../../node/sandbox/main.ts';
 import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
 import { HttpsClient } from '../helpers/https.ts';
-import { govRequests, memberFromPem, type GovRequests, type TestMember } from '../../governance/testing.ts';
+import { govRequests, memberFromPem, passProposal, type GovRequests } from '../../governance/testing.ts';
 import { createGovernanceClient } from '../../client/src/gov/node.ts';
 import { submitRecoveryShare } from '../../client/src/gov/recovery.ts';
 import { transitionNodeToTrusted } from '../../client/src/gov/proposals.ts';
@@ -40,18 +40,6 @@ function connect(node: NodeProcess, serviceCert: string): { anonymous: HttpsClie
   return { anonymous, user, gov: govRequests(anonymous) };
 }
 
-async function passProposal(gov: GovRequests, members: TestMember[], actions: object[]): Promise<void> {
-  const created = await gov.propose(members[0]!, { actions });
-  expect(created.status, JSON.stringify(created.body)).toBe(200);
-  let state = created.body.proposalState;
-  for (const member of members) {
-    if (state !== 'Open') break;
-    const voted = await gov.vote(member, created.body.proposalId);
-    expect(voted.status, JSON.stringify(voted.body)).toBe(200);
-    state = voted.body.proposalState;
-  }
-  expect(state).toBe('Accepted');
-}
 
 async function serviceStatus(gov: GovRequests): Promise<string> {
   return (await gov.get('/gov/service/info')).body.status;

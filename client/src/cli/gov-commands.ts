@@ -10,10 +10,11 @@
 // --member-cert, --member-key; the defaults are the files of a sandbox workspace as CCF's sandbox
 // writes them: <workspace>/sandbox_common/{service_cert.pem, member0_cert.pem, member0_privk.pem}
 // (--workspace, default ./workspace; --member-name picks member1, …).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError, UsageErrorCode } from '../errors.ts';
+import { UsageError } from '../errors.ts';
+import { readText, usage } from './args.ts';
 import type { GovernanceClient } from '../gov/client.ts';
 import type { CreateGovernanceClientOptions } from '../gov/node.ts';
 import type { Proposal, ProposalAction, ProposalInfo } from '../gov/types.ts';
@@ -83,17 +84,6 @@ type Values = {
   json?: boolean;
 };
 
-function usage(message: string): UsageError {
-  return new UsageError(UsageErrorCode.invalidArgument, message);
-}
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(UsageErrorCode.io, `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-}
 
 function common(values: Values): string {
   return join(values.workspace ?? 'workspace', 'sandbox_common');

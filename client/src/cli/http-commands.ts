@@ -3,9 +3,10 @@
 //   tx <txid> [--wait]     commit     receipt <txid> [--cose] [--out file]
 // Connection options are shared: --url (or SYNOD_URL), --service-cert (the pinned trust anchor),
 // and an identity (--cert, --key; --member for a member; --cose to sign bodies instead of TLS auth).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, UsageErrorCode } from '../errors.ts';
+import { readText, usage } from './args.ts';
 import type { SynodClient } from '../client/client.ts';
 import { createClient } from '../client/node.ts';
 import { bytesToBase64 } from '../verify/encoding.ts';
@@ -28,17 +29,6 @@ const CONNECTION_OPTIONS = {
 
 type ConnectionValues = { [K in keyof typeof CONNECTION_OPTIONS]?: (typeof CONNECTION_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
-function usage(message: string): UsageError {
-  return new UsageError(UsageErrorCode.invalidArgument, message);
-}
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(UsageErrorCode.io, `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-}
 
 function timeoutOf(values: ConnectionValues): number | undefined {
   const raw = values['timeout-ms'];

@@ -21,7 +21,7 @@ import { createIdentities } from '../../../node/sandbox/main.ts';
 import { startNode, type NodeProcess } from '../../../node/sandbox/supervisor.ts';
 import { HttpsClient } from '../../../test/helpers/https.ts';
 import { LOGGING_JS_BUNDLE } from '../../../test/helpers/network.ts';
-import { govRequests, memberFromPem, type GovRequests, type TestMember } from '../../../governance/testing.ts';
+import { govRequests, memberFromPem, passProposal } from '../../../governance/testing.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'synod-audit-shares-'));
 const common = join(workspace, 'sandbox_common');
@@ -37,18 +37,6 @@ let ledgerDir: string;
 let serviceCert: string;
 const txids = new Map<number, string>();
 
-async function passProposal(gov: GovRequests, members: TestMember[], actions: object[]): Promise<void> {
-  const created = await gov.propose(members[0]!, { actions });
-  expect(created.status, JSON.stringify(created.body)).toBe(200);
-  let state = created.body.proposalState;
-  for (const member of members) {
-    if (state !== 'Open') break;
-    const voted = await gov.vote(member, created.body.proposalId);
-    expect(voted.status, JSON.stringify(voted.body)).toBe(200);
-    state = voted.body.proposalState;
-  }
-  expect(state).toBe('Accepted');
-}
 
 beforeAll(async () => {
   await createIdentities(common, 3, 1);
