@@ -16,7 +16,7 @@ let skipped = 0;
 if (existsSync(reportPath)) {
   const report = JSON.parse(readFileSync(reportPath, 'utf8'));
   passed = report.numPassedTests ?? 0;
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report);
+  failed = (report.numFailedTests ?? 0) + countFilesFailedOutsideTests(report);
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 } else {
   failed = 1;
@@ -26,9 +26,11 @@ if (run.status !== 0 && failed === 0) failed = 1; // a crash outside any test st
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 ? 0 : 1);
 
-// A suite that failed only because one of its tests failed is already counted through that test.
-function countSuitesWithFailedTests(report) {
+// A test file that failed without any failing test (it did not load, or a hook threw) counts once; a file
+// that failed because of its tests is already counted through them. (vitest's numFailedTestSuites also
+// counts describe blocks, so it cannot be used for this.)
+function countFilesFailedOutsideTests(report) {
   return (report.testResults ?? []).filter(
-    (suite) => suite.status === 'failed' && (suite.assertionResults ?? []).some((t) => t.status === 'failed'),
+    (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
   ).length;
 }

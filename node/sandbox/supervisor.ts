@@ -2,7 +2,7 @@
 // production. Used by the sandbox and by end-to-end tests. Killing one node never takes another down.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,7 +50,8 @@ export async function startNode(
     if (options.echo) process.stderr.write(chunk);
   });
   const exited = new Promise<number | string>((resolveExit) => {
-    child.on('exit', (code, signal) => {
+    // 'close' (not 'exit'): the child's stderr has been read to the end, so the log holds its last words.
+    child.on('close', (code, signal) => {
       log.end();
       resolveExit(code ?? signal ?? 'unknown');
     });
@@ -73,9 +74,11 @@ export async function startNode(
         reject(new Error(`unexpected output from node: ${buffered.slice(0, 200)}`));
       }
     });
-    void exited.then((code) => {
+    void exited.then(async (code) => {
       clearTimeout(timer);
-      reject(new Error(`node exited (${code}) before it was ready; see ${logFile}`));
+      // The log stream is closed on exit; wait for it so that the last lines (the reason) are on disk.
+      await new Promise<void>((done) => (log.writableFinished ? done() : log.once('finish', () => done())));
+      reject(new Error(`node exited (${code}) before it was ready; see ${logFile}${logTail(logFile)}`));
     });
   });
   return {
@@ -88,6 +91,13 @@ export async function startNode(
       return exited;
     },
   };
+}
+
+/** The last lines of a node's log, for an error message that says why without opening the file. */
+function logTail(logFile: string, lines = 15): string {
+  if (!existsSync(logFile)) return '';
+  const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines);
+  return tail.length > 0 && tail[0] !== '' ? `; its last lines:\n${tail.join('\n')}` : '';
 }
 
 export function writeText(path: string, text: string): void {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action, auditLedger, createGovernanceClient, proposal, removeNode, transitionNodeToTrusted } from '@synod/client';
 import { startNode, type NodeProcess } from '../../node/sandbox/supervisor.ts';
 import { verifyServiceCommand } from '../../client/src/cli/verify-service.ts';
-import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
+import { startCluster, waitFor, writeUntilCommitted, type Cluster } from '../helpers/cluster.ts';
 
 /** Another build's measurement (the virtual platform lets a launcher state it; nothing hardware-backed). */
 const OTHER_MEASUREMENT = 'ab'.repeat(32);
@@ -125,17 +125,8 @@ describe('joining an open service by governance', () => {
     // Removed by vote: the configuration shrinks back to the first node, which keeps committing alone.
     await passed(removeNode(pending));
     // The removed node may have been primary (it handed over): write until a write commits on the first node.
-    await waitFor('a write committed without the removed node', async () => {
-      const after = await user.request('POST', '/app/log/private', { id: 6, msg: 'after removal' });
-      if (after.status !== 200) return undefined;
-      for (let i = 0; i < 30; i++) {
-        const s = (await user.request('GET', `/app/tx?transaction_id=${after.headers['x-ms-ccf-transaction-id']}`)).json<{ status: string }>().status;
-        if (s === 'Committed') return true;
-        if (s === 'Invalid') return undefined;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return undefined;
-    }, 30_000);
+    await writeUntilCommitted('a write committed without the removed node', async () => cluster.userClient(0),
+      '/app/log/private', { id: 6, msg: 'after removal' });
     const nodes = (await anonymous.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string }> }>().nodes;
     expect(nodes.find((n) => n.node_id === pending)?.status ?? 'Removed').not.toBe('Trusted');
 

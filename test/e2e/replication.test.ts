@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { auditLedger, verifyReceipt } from '@synod/client';
-import { startCluster, waitFor, type Cluster } from '../helpers/cluster.ts';
+import { startCluster, waitFor, writeUntilCommitted, type Cluster } from '../helpers/cluster.ts';
 import { checkLinearizable, type Operation } from '../helpers/linearizability.ts';
 import type { HttpsClient } from '../helpers/https.ts';
 
@@ -171,22 +171,26 @@ describe('a 3-node network under load loses its primary', () => {
     const killed = cluster.nodes.findIndex((n) => n.process === undefined);
     expect(killed).toBeGreaterThanOrEqual(0);
     await cluster.restart(killed);
-    const primary = await waitFor('a primary', () => cluster.primary());
-    const writer = cluster.userClient(primary);
-    const r = await writer.request('POST', '/app/log/public', { id: 1000, msg: 'after restart' });
-    expect(r.status).toBe(200);
-    const txid = String(r.headers['x-ms-ccf-transaction-id']);
+    // Through whichever node is primary (the restart may move the office): a write that commits.
+    const txid = await writeUntilCommitted('a committed write after the restart', async () => {
+      const primary = await waitFor('a primary', () => cluster.primary());
+      return cluster.userClient(primary);
+    }, '/app/log/public', { id: 1000, msg: 'after restart' });
     const restarted = cluster.userClient(killed);
     await waitFor('the restarted node to commit the new write', async () => {
       const s = await restarted.request('GET', `/app/tx?transaction_id=${txid}`);
       return s.json<{ status: string }>().status === 'Committed' ? true : undefined;
-    }, 30_000);
+    }, 30_000).catch(async (error: Error) => {
+      // Say where the restarted node stands, for whoever reads the failure.
+      const commit = await restarted.request('GET', '/node/commit').then((r) => r.text()).catch((e: Error) => e.message);
+      const network = await restarted.request('GET', '/node/network').then((r) => r.text()).catch((e: Error) => e.message);
+      throw new Error(`${error.message}; restarted node: commit ${commit}, network ${network}; log ${cluster.nodes[killed]!.process?.logFile}`);
+    });
     const read = await restarted.request('GET', '/app/log/public?id=1000');
     expect(read.json<{ msg: string }>().msg).toBe('after restart');
     const nodes = (await restarted.request('GET', '/node/network/nodes')).json<{ nodes: Array<{ node_id: string; status: string; primary: boolean }> }>();
     expect(nodes.nodes.filter((n) => n.status === 'Trusted')).toHaveLength(3);
 
-    writer.close();
     restarted.close();
     // The independent auditor in client/ accepts each node's ledger (read once the nodes have stopped):
     // several views, signatures by different primaries, a configuration change per join.

@@ -134,3 +134,30 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Writes `body` to `path` through `client()` until one such write commits, and returns its TxID. A write
+ * acknowledged by a primary that then loses its office (an election, a hand-over) is rolled back and
+ * reported Invalid — correct behaviour, so a test that needs "a committed write" must write again.
+ */
+export async function writeUntilCommitted(
+  what: string, client: () => Promise<HttpsClient>, path: string, body: unknown, timeoutMs = 30_000,
+): Promise<string> {
+  return waitFor(what, async () => {
+    const c = await client();
+    try {
+      const written = await c.request('POST', path, body);
+      if (written.status !== 200) return undefined;
+      const txid = String(written.headers['x-ms-ccf-transaction-id']);
+      for (let i = 0; i < 50; i++) {
+        const s = (await c.request('GET', `/app/tx?transaction_id=${txid}`)).json<{ status: string }>().status;
+        if (s === 'Committed') return txid;
+        if (s === 'Invalid') return undefined;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return undefined;
+    } finally {
+      c.close();
+    }
+  }, timeoutMs);
+}
