@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
-import { X509Certificate, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { X509Certificate, createHash, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { fromHex, sha256, toHex } from './hash.ts';
 import {
@@ -145,6 +145,38 @@ describe('signDigest / verifyDigest', () => {
     expect(verifyDigest(pair.publicKeyDer, second, sign(first))).toBe(false);
     expect(codeOf(() => sign(new Uint8Array(20)))).toBe('CRYPTO_INVALID_DIGEST');
     expect(codeOf(() => digestSigner('not a key'))).toBe('CRYPTO_INVALID_KEY');
+  });
+
+  it('digestSigner (OpenSSL for k·G) signs what both noble and OpenSSL accept, on both curves and digest sizes', () => {
+    // OpenSSL verifies hash-then-sign: sign the message's hash as a digest, then let node:crypto hash the
+    // message and verify. P-256 with a SHA-384 digest exercises the truncation to the order's bit length.
+    const hashName = (bytes: number): string => (bytes === 32 ? 'sha256' : 'sha384');
+    for (const curve of CURVES) {
+      const pair = PAIRS[curve];
+      const sign = digestSigner(pair.privateKeyPem);
+      for (const bytes of [32, 48]) {
+        const seen = new Set<string>();
+        for (let i = 0; i < 25; i++) {
+          const message = ascii(`message ${curve} ${bytes} ${i}`);
+          const digest = new Uint8Array(createHash(hashName(bytes)).update(message).digest());
+          const signature = sign(digest);
+          seen.add(toHex(signature));
+          expect(verifyDigest(pair.publicKeyDer, digest, signature), `${curve} ${bytes} ${i}`).toBe(true);
+          expect(nodeVerify(hashName(bytes), message, pair.publicKeyPem, signature), `${curve} ${bytes} ${i}`).toBe(true);
+          // A different digest does not verify.
+          const other = digest.slice();
+          other[i % other.length]! ^= 1;
+          expect(verifyDigest(pair.publicKeyDer, other, signature)).toBe(false);
+        }
+        expect(seen.size).toBe(25); // fresh nonces: no two signatures alike
+      }
+    }
+    // The same digest twice: two different, both valid signatures (random nonces).
+    const sign = digestSigner(PAIRS['P-384'].privateKeyPem);
+    const digest = sha256(ascii('twice'));
+    const [a, b] = [sign(digest), sign(digest)];
+    expect(toHex(a)).not.toBe(toHex(b));
+    expect(verifyDigest(PAIRS['P-384'].publicKeyPem, digest, a) && verifyDigest(PAIRS['P-384'].publicKeyPem, digest, b)).toBe(true);
   });
 
   it('keeps keys apart when verifying against many of them (parsed keys are cached)', () => {
