@@ -91,6 +91,14 @@ export class ReplicatedConsensus implements Consensus {
   private durableWaiter: { seqno: number; resolve: () => void } | undefined;
   /** Commit as the core knows it; what the node reports is capped by what is durable here. */
   private reportedCommit: number;
+  /**
+   * The lowest index the core rolled back to whose truncation has not reached the host yet (taken into
+   * a Ready and done). Until then the host's durable entries after it are the old, replaced ones, so
+   * they count for nothing: without this cap, a commit learnt from a new leader could be reported (and
+   * the ledger marked committed) over entries that the pending truncation is about to remove.
+   */
+  private rolledBackTo: number | undefined;
+  private truncationInFlight: number | undefined;
   private stopped = false;
 
   constructor(options: ReplicatedConsensusOptions) {
@@ -106,7 +114,10 @@ export class ReplicatedConsensus implements Consensus {
       ...(options.limits ? { limits: options.limits } : {}),
       observer: {
         appended: (_node, entries) => this.hooks.appended(entries),
-        truncated: (_node, index) => this.hooks.truncated(index),
+        truncated: (_node, index) => {
+          this.rolledBackTo = Math.min(this.rolledBackTo ?? index, index);
+          this.hooks.truncated(index);
+        },
         roleChanged: (_node, role, term) => this.hooks.roleChanged(role, term),
       },
     });
@@ -207,6 +218,11 @@ export class ReplicatedConsensus implements Consensus {
     if (this.processing || this.stopped || !this.raft.hasReady()) return;
     this.processing = true;
     const rd = this.raft.ready();
+    // This Ready carries every rollback so far (rd.truncateAfter); later ones go with the next Ready.
+    if (this.rolledBackTo !== undefined) {
+      this.truncationInFlight = Math.min(this.truncationInFlight ?? this.rolledBackTo, this.rolledBackTo);
+      this.rolledBackTo = undefined;
+    }
     this.process(rd).then(
       () => {
         this.processing = false;
@@ -226,6 +242,7 @@ export class ReplicatedConsensus implements Consensus {
       await this.hooks.truncate(rd.truncateAfter);
       this.durableSeqno = Math.min(this.durableSeqno, rd.truncateAfter);
     }
+    this.truncationInFlight = undefined;
     for (const e of rd.entries) this.hooks.append(e);
     const writes: Promise<void>[] = [];
     if (rd.hardState) writes.push(this.hooks.writeHardState(rd.hardState));
@@ -246,7 +263,7 @@ export class ReplicatedConsensus implements Consensus {
 
   /** Commit reported to the node: the core's, but never beyond what this node holds durably. */
   private reportCommit(): void {
-    const commit = Math.min(this.raft.commitIndex, this.durableSeqno);
+    const commit = Math.min(this.raft.commitIndex, this.durableSeqno, this.truncationInFlight ?? Infinity, this.rolledBackTo ?? Infinity);
     if (commit <= this.reportedCommit) return;
     // Only signature seqnos are commit points; the core's commit index is one, the cap may not be.
     const point = commit === this.raft.commitIndex ? commit : this.lastSignatureAtOrBelow(commit);

@@ -374,12 +374,14 @@ export class Enclave {
     if (!Number.isFinite(nowMs)) return;
     this.nowMs = Math.max(this.nowMs, nowMs);
     if (this.lastTickMs === undefined) this.lastTickMs = this.nowMs;
-    // At most a few ticks per call: a host that stalled for seconds must not fire every timer at once.
-    for (let n = 0; this.nowMs - this.lastTickMs >= this.tickMs && n < 4; n++) {
-      this.lastTickMs += this.tickMs;
+    // At most one consensus tick per call. When the event loop lags (a loaded machine, a long request),
+    // consensus time slows down with it: messages that arrived meanwhile are processed before the next
+    // tick, so a busy leader does not step down (check-quorum) and a busy follower does not start an
+    // election only because its own timers ran late while the peers' messages waited in its socket.
+    if (this.nowMs - this.lastTickMs >= this.tickMs) {
+      this.lastTickMs = this.nowMs - this.tickMs > this.lastTickMs ? this.nowMs : this.lastTickMs + this.tickMs;
       this.consensus.tick();
     }
-    if (this.nowMs - this.lastTickMs >= this.tickMs) this.lastTickMs = this.nowMs;
     if (!this.consensus.isPrimary()) return;
     if (this.consensus.needsSignature) {
       this.emitSignature();
