@@ -627,6 +627,7 @@ export class Enclave {
    * receipt once the evidence commits.
    */
   private takeSnapshot(seqno: number, view: number): void {
+    const started = performance.now();
     const views: Array<{ view: number; startSeqno: number }> = [];
     for (let s = 1, last = -1; s <= seqno; s++) {
       const v = this.consensus.viewOf(s);
@@ -640,6 +641,7 @@ export class Enclave {
     const outcome = this.execute((tx) => snapshotEvidenceWrite(tx, entry, seqno), undefined, () => digest);
     this.snapshotter!.recordEvidence(seqno, outcome.seqno!);
     this.metrics.snapshots++;
+    this.host.log('info', `snapshot at ${seqno}: ${entry.byteLength} bytes, taken in ${(performance.now() - started).toFixed(0)} ms`);
     this.host.snapshotWritePending?.(seqno, entry, outcome.seqno!).catch((error: Error) => this.host.log('warn', `snapshot at ${seqno}: ${error.message}`));
   }
 

@@ -3,7 +3,8 @@
 // every change to them, each ordered so that a crash at any point leaves a prefix of the appended
 // entries (see files.ts for the rules). Callers serialise calls; this class does no scheduling.
 
-import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LedgerCorruptError } from '../../errors.ts';
 import { CHUNK_HEADER_BYTES, CHUNK_POSITION_BYTES, CHUNK_POSITION_MAX, chunkHeader, offsetTable, splitChunk, type SplitChunk } from '../../ledger/chunk.ts';
@@ -74,7 +75,8 @@ export class ChunkFiles {
   readonly #stats: LedgerFilesStats;
   #chunks: Chunk[] = [];
   /** Handle of the open chunk (the newest file), once needed. */
-  #handle: FileHandle | null = null;
+  /** File descriptor of the open chunk (synchronous I/O, see #write). */
+  #handle: number | null = null;
   /** Set while the newest file still holds a torn tail beyond its valid bytes. */
   #tornOnDisk = false;
   #dirDirty = false;
@@ -163,7 +165,7 @@ export class ChunkFiles {
   async close(): Promise<void> {
     const handle = this.#handle;
     this.#handle = null;
-    await handle?.close();
+    if (handle !== null) closeSync(handle);
   }
 
   #nameOf(chunk: Chunk): string {
@@ -284,25 +286,32 @@ export class ChunkFiles {
     const newest = this.#chunks[this.#chunks.length - 1];
     if (newest?.state === 'open') {
       if (seqno !== newest.first + newest.count) throw new Error(`ledger assertion failed: seqno ${seqno} after ${lastOf(newest)}`);
-      this.#handle ??= await open(join(this.dir, this.#nameOf(newest)), 'r+');
+      this.#handle ??= openSync(join(this.dir, this.#nameOf(newest)), 'r+');
       return newest;
     }
     const chunk: Chunk = { first: seqno, count: 0, state: 'open', bytes: 0, positions: [] };
     const name = this.#nameOf(chunk);
     this.#onStep('create', name);
-    this.#handle = await open(join(this.dir, name), 'wx');
+    this.#handle = openSync(join(this.dir, name), 'wx');
     this.#chunks.push(chunk);
     this.#dirDirty = true;
     return chunk;
   }
 
+  // Every change to the files (write, fdatasync, and the rarer open, rename, truncate, unlink and folder
+  // sync) is synchronous on purpose. Each asynchronous file operation resumes only at the event loop's
+  // next poll phase, and on a node busy with many client connections one loop iteration takes tens to
+  // hundreds of milliseconds: a batch made of several such steps took 0.2–0.9 s to become durable under
+  // 128 clients, and it held back the primary's heartbeats, which wait for the same Ready, long enough
+  // for the backups to elect another primary. Done in place, a batch's write and sync take about a
+  // millisecond of the loop (bench/README.md, "Where a write's time goes"). Reads stay asynchronous.
   async #write(parts: Uint8Array[], position: number): Promise<void> {
-    const handle = this.#handle!;
+    const fd = this.#handle!;
     const all = Buffer.concat(parts);
     for (let done = 0; done < all.byteLength; ) {
       this.#onStep('write', this.#nameOf(this.#chunks[this.#chunks.length - 1]!));
       const length = Math.min(all.byteLength - done, WRITE_BYTES_MAX);
-      const { bytesWritten } = await handle.write(all, done, length, position + done);
+      const bytesWritten = writeSync(fd, all, done, length, position + done);
       this.#stats.writes++;
       done += bytesWritten;
     }
@@ -310,17 +319,17 @@ export class ChunkFiles {
 
   async #syncFile(): Promise<void> {
     this.#onStep('sync', this.#nameOf(this.#chunks[this.#chunks.length - 1]!));
-    await this.#handle!.datasync();
+    fdatasyncSync(this.#handle!);
     this.#stats.fileSyncs++;
   }
 
   async #syncDir(): Promise<void> {
     this.#onStep('sync-dir', this.dir);
-    const handle = await open(this.dir, 'r');
+    const fd = openSync(this.dir, 'r');
     try {
-      await handle.sync();
+      fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     this.#stats.dirSyncs++;
     this.#dirDirty = false;
@@ -329,12 +338,12 @@ export class ChunkFiles {
   /** Entries and table are synced; now point the header at the table, sync, and rename. */
   async #finishClose(chunk: Chunk, tableOffset: number): Promise<void> {
     this.#onStep('patch-header', this.#nameOf(chunk));
-    await this.#handle!.write(chunkHeader(tableOffset), 0, CHUNK_HEADER_BYTES, 0);
+    writeSync(this.#handle!, chunkHeader(tableOffset), 0, CHUNK_HEADER_BYTES, 0);
     this.#stats.writes++;
     await this.#syncFile();
     const handle = this.#handle!;
     this.#handle = null;
-    await handle.close();
+    closeSync(handle);
     chunk.positions = [];
     await this.#rename(chunk, lastOf(chunk) <= this.#committedSeqno ? 'committed' : 'closed');
     // Before any newer file exists, so there is never an open-named file that is not the newest.
@@ -350,7 +359,7 @@ export class ChunkFiles {
 
   async #renameFile(from: string, to: string): Promise<void> {
     this.#onStep('rename', from);
-    await rename(join(this.dir, from), join(this.dir, to));
+    renameSync(join(this.dir, from), join(this.dir, to));
     this.#dirDirty = true;
   }
 
@@ -366,9 +375,9 @@ export class ChunkFiles {
   /** Cuts the newest (open) file back to its valid bytes: a torn tail or an unfinished table goes. */
   async #cutTo(chunk: Chunk): Promise<void> {
     const name = this.#nameOf(chunk);
-    this.#handle ??= await open(join(this.dir, name), 'r+');
+    this.#handle ??= openSync(join(this.dir, name), 'r+');
     this.#onStep('cut', name);
-    await this.#handle.truncate(chunk.bytes);
+    ftruncateSync(this.#handle, chunk.bytes);
     await this.#syncFile();
     this.#tornOnDisk = false;
   }
@@ -395,11 +404,11 @@ export class ChunkFiles {
       const handle = this.#handle;
       this.#handle = null;
       this.#tornOnDisk = false;
-      await handle?.close();
+      if (handle !== null) closeSync(handle);
     }
     const name = this.#nameOf(chunk);
     this.#onStep('unlink', name);
-    await unlink(join(this.dir, name));
+    unlinkSync(join(this.dir, name));
     this.#chunks.pop();
     this.#dirDirty = true;
     await this.#syncDir();
@@ -411,10 +420,10 @@ export class ChunkFiles {
     if (chunk.state === 'closed') {
       const split = await this.#readChunk(this.#nameOf(chunk));
       chunk.positions = split.entries.map((entry) => entry.offset);
-      this.#handle = await open(join(this.dir, this.#nameOf(chunk)), 'r+');
+      this.#handle = openSync(join(this.dir, this.#nameOf(chunk)), 'r+');
       // Zero the header first: until the cut, the file reads as an open chunk with a table tail.
       this.#onStep('patch-header', this.#nameOf(chunk));
-      await this.#handle.write(chunkHeader(0), 0, CHUNK_HEADER_BYTES, 0);
+      writeSync(this.#handle, chunkHeader(0), 0, CHUNK_HEADER_BYTES, 0);
       this.#stats.writes++;
       await this.#syncFile();
     }
