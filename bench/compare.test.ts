@@ -16,6 +16,10 @@ describe('bench --compare', () => {
     expect(() => parseCompareArgs(['--compare', 'redis'])).toThrow(/--compare/);
     expect(() => parseCompareArgs(['--seconds', '0'])).toThrow(/--seconds/);
     expect(() => parseCompareArgs(['--concurrency', '1,x'])).toThrow(/--concurrency/);
+    expect(parseCompareArgs(['--synod-config', '{"signatureDelayMs": 20}']).synodConfig).toEqual({ signatureDelayMs: 20 });
+    expect(parseCompareArgs([]).synodConfig).toEqual({});
+    expect(() => parseCompareArgs(['--synod-config', '[1]'])).toThrow(/--synod-config/);
+    expect(() => parseCompareArgs(['--synod-config', '{oops'])).toThrow(/--synod-config/);
   });
 
   it('builds each etcd member\'s command line for one new loopback cluster', () => {

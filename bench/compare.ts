@@ -9,6 +9,7 @@
 //
 //   npm run bench -- --compare etcd|none [--seconds 5] [--concurrency 1,32,128] [--value-bytes 256]
 //                    [--nodes 3] [--load-workers 2] [--rounds 1] [--etcd-path etcd] [--json]
+//                    [--synod-config '{"signatureDelayMs": 20}']   (extra node configuration, JSON)
 //
 // --compare none: Synod alone (issue 5's 3-node figures). etcd's put answers once a quorum has it in its
 // log (fsync'd), so its latency is its commit latency; for Synod the commit column comes from one extra
@@ -38,6 +39,8 @@ export interface CompareOptions {
   nodes: number;
   loadWorkers: number;
   etcdPath: string;
+  /** Extra configuration for every Synod node (tuning experiments). */
+  synodConfig: Record<string, unknown>;
   rounds: number;
   json: boolean;
 }
@@ -66,6 +69,17 @@ export interface PointResult {
 
 const PUTS_PER_POINT_MAX = 2_000_000;
 
+function parseSynodConfig(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`--synod-config must be a JSON object, got ${text}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--synod-config must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
 export function parseCompareArgs(argv: string[]): CompareOptions {
   const { values } = parseArgs({
     args: argv,
@@ -77,6 +91,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
       nodes: { type: 'string', default: '3' },
       'load-workers': { type: 'string', default: '2' },
       'etcd-path': { type: 'string', default: 'etcd' },
+      'synod-config': { type: 'string', default: '{}' },
       rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
@@ -89,6 +104,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
     nodes: Number(values.nodes),
     loadWorkers: Number(values['load-workers']),
     etcdPath: values['etcd-path'],
+    synodConfig: parseSynodConfig(values['synod-config']),
     rounds: Number(values.rounds),
     json: values.json,
   };
@@ -356,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
       pids = etcd.members.map((m) => m.pid);
     } else {
       log(`Round ${round}: a ${options.nodes}-node Synod with the JS logging app on 127.0.0.1 (TLS with user0's certificate, POST /app/log/private on the primary) …`);
-      const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [] } });
+      const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [], ...options.synodConfig } });
       running = starting;
       const cluster: Cluster = await starting;
       target = async () => {
