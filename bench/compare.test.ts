@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { formatTable, main, parseCompareArgs, percentile, summarize, type PointResult } from './compare.ts';
+import { formatReadsTable, formatTable, main, parseCompareArgs, percentile, summarize, type PointResult } from './compare.ts';
 import { etcdMemberArgs, etcdMissingMessage, findEtcd, ETCD_INSTALL_HINT } from './etcd.ts';
 import { KeepAliveConnection, takeAnswer } from './http-connection.ts';
 import { putRequest } from './compare-worker.ts';
@@ -18,6 +18,10 @@ describe('bench --compare', () => {
     expect(() => parseCompareArgs(['--concurrency', '1,x'])).toThrow(/--concurrency/);
     expect(parseCompareArgs(['--synod-config', '{"signatureDelayMs": 20}']).synodConfig).toEqual({ signatureDelayMs: 20 });
     expect(parseCompareArgs([]).synodConfig).toEqual({});
+    expect(parseCompareArgs([]).readsPerNode).toBe(false);
+    expect(parseCompareArgs(['--reads-per-node']).readsPerNode).toBe(true);
+    const table = formatReadsTable([{ round: 1, node: 2, role: 'backup', readsPerSecond: 3456.4, p50Ms: 8.15, p99Ms: 21.78, errors: 0, nodeCpuUsPerRead: 307.2 }]);
+    expect(table).toContain('| 1 | 2 | backup | 3456 | 8.15 | 21.78 | 307 | 0 |');
     expect(() => parseCompareArgs(['--synod-config', '[1]'])).toThrow(/--synod-config/);
     expect(() => parseCompareArgs(['--synod-config', '{oops'])).toThrow(/--synod-config/);
   });

@@ -10,6 +10,7 @@
 //   npm run bench -- --compare etcd|none [--seconds 5] [--concurrency 1,32,128] [--value-bytes 256]
 //                    [--nodes 3] [--load-workers 2] [--rounds 1] [--etcd-path etcd] [--json]
 //                    [--synod-config '{"signatureDelayMs": 20}']   (extra node configuration, JSON)
+//                    [--reads-per-node]   (then wrk reads on each Synod node in turn, primary and backups)
 //
 // --compare none: Synod alone (issue 5's 3-node figures). etcd's put answers once a quorum has it in its
 // log (fsync'd), so its latency is its commit latency; for Synod the commit column comes from one extra
@@ -26,6 +27,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { runWrk } from './wrk.ts';
 import { startCluster, waitFor, type Cluster } from '../test/helpers/cluster.ts';
 import { KeepAliveConnection, type Endpoint } from './http-connection.ts';
 import { putRequest, type PutJob, type PutOutcome, type System } from './compare-worker.ts';
@@ -41,6 +43,8 @@ export interface CompareOptions {
   etcdPath: string;
   /** Extra configuration for every Synod node (tuning experiments). */
   synodConfig: Record<string, unknown>;
+  /** After the write points, reads on each Synod node in turn (wrk, the anonymous read of the JS app). */
+  readsPerNode: boolean;
   rounds: number;
   json: boolean;
 }
@@ -92,6 +96,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
       'load-workers': { type: 'string', default: '2' },
       'etcd-path': { type: 'string', default: 'etcd' },
       'synod-config': { type: 'string', default: '{}' },
+      'reads-per-node': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
@@ -105,6 +110,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
     loadWorkers: Number(values['load-workers']),
     etcdPath: values['etcd-path'],
     synodConfig: parseSynodConfig(values['synod-config']),
+    readsPerNode: values['reads-per-node'],
     rounds: Number(values.rounds),
     json: values.json,
   };
@@ -355,10 +361,12 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', interrupted);
   const samples: Array<PointResult & { round: number }> = [];
   const idle: Array<{ system: System; round: number; idleCores: number }> = [];
+  const reads: Array<NodeReads & { round: number }> = [];
   const conditions = `${options.seconds} s per point, ${options.valueBytes}-byte values, clients ${options.concurrencies.join('/')}, ` +
     `${options.loadWorkers} load threads, keep-alive HTTP/1.1, ${options.rounds} round(s)`;
   /** Starts one system, measures every concurrency on it, stops it. */
   const session = async (system: System, round: number) => {
+    let synodCluster: Cluster | undefined;
     let endpoint: Endpoint;
     let pids: number[];
     /** Where the load should go now (the leader or primary), so that every point starts there. */
@@ -375,6 +383,7 @@ export async function main(argv: string[]): Promise<number> {
       const starting = startCluster({ nodes: options.nodes, nodeConfig: { nativeApps: [], ...options.synodConfig } });
       running = starting;
       const cluster: Cluster = await starting;
+      synodCluster = cluster;
       target = async () => {
         const primary = await waitFor('a Synod primary', () => cluster.primary(), 15_000);
         const [host, port] = cluster.nodes[primary]!.rpcAddress.split(':') as [string, string];
@@ -404,6 +413,9 @@ export async function main(argv: string[]): Promise<number> {
           `committed ${fixed(result.committedPutsPerSecond, 0)}/s` : ''}  ` +
         `CPU ${fixed(result.cpuUsPerPut, 0)} µs/put (client ${fixed(result.clientCpuUsPerPut, 0)})  errors ${result.errors}${result.firstError ? ` (first: ${result.firstError})` : ''}`);
     }
+    if (options.readsPerNode && synodCluster) {
+      for (const r of await readsPerNode(synodCluster, options, log)) reads.push({ ...r, round });
+    }
     await stopRunning();
   };
   log(`Comparison on 127.0.0.1: ${conditions}; the systems take turns (order alternating by round).`);
@@ -419,9 +431,87 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', interrupted);
   }
   const rows = summarize(samples);
-  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, rows, samples, idle }, null, 2)}\n`);
-  else log(`\n${formatTable(rows)}${options.rounds > 1 ? '\n(medians over rounds; Synod/etcd is the median of the per-round ratios)' : ''}`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ conditions, etcdVersion, rows, samples, idle, reads }, null, 2)}\n`);
+  else {
+    log(`\n${formatTable(rows)}${options.rounds > 1 ? '\n(medians over rounds; Synod/etcd is the median of the per-round ratios)' : ''}`);
+    if (reads.length > 0) log(`\n${formatReadsTable(reads)}`);
+  }
   return 0;
+}
+
+export interface NodeReads {
+  node: number;
+  role: 'primary' | 'backup';
+  readsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** CPU of the node serving the reads ÷ reads answered, µs. */
+  nodeCpuUsPerRead: number;
+}
+
+const READ_KEYS = 1000;
+const READS_CONCURRENCY = 32;
+
+/**
+ * Reads served by each node of the network in turn: 1,000 public records written through the primary
+ * and committed everywhere, then wrk (`READS_CONCURRENCY` connections, `--seconds`) on each node's
+ * `GET /app/log/public/anonymous?id=…` — a read-only endpoint that every node answers from its own
+ * store (a backup does not forward it).
+ */
+async function readsPerNode(cluster: Cluster, options: CompareOptions, log: (line: string) => void): Promise<NodeReads[]> {
+  const primary = await waitFor('a Synod primary', () => cluster.primary(), 15_000);
+  const writer = cluster.userClient(primary);
+  let last = '';
+  try {
+    for (let id = 0; id < READ_KEYS; id++) {
+      const r = await writer.request('POST', '/app/log/public', { id, msg: `record ${id}` });
+      if (r.status !== 200) throw new Error(`seeding public records: ${r.status} ${r.text()}`);
+      last = String(r.headers['x-ms-ccf-transaction-id']);
+    }
+  } finally {
+    writer.close();
+  }
+  const results: NodeReads[] = [];
+  for (let i = 0; i < cluster.nodes.length; i++) {
+    const client = cluster.userClient(i);
+    try {
+      await waitFor(`the records committed on node ${i}`, async () => {
+        const s = (await client.request('GET', `/app/tx?transaction_id=${last}`)).json<{ status: string }>().status;
+        return s === 'Committed' ? true : undefined;
+      }, 30_000);
+    } finally {
+      client.close();
+    }
+    const pid = cluster.nodes[i]!.process!.status.pid;
+    const before = cpuUs([pid]);
+    const r = await runWrk({
+      url: `https://${cluster.nodes[i]!.rpcAddress}`, path: '/app/log/public/anonymous?id={id}',
+      concurrency: READS_CONCURRENCY, seconds: options.seconds, threads: options.loadWorkers, keys: READ_KEYS,
+    });
+    const cpu = cpuUs([pid]) - before;
+    const row: NodeReads = {
+      node: i, role: i === primary ? 'primary' : 'backup', readsPerSecond: r.throughputPerSecond,
+      p50Ms: r.latencyP50Ms, p99Ms: r.latencyP99Ms, errors: r.errors, nodeCpuUsPerRead: cpu / Math.max(1, r.requests),
+    };
+    log(`  synod reads on node ${i} (${row.role}): ${fixed(row.readsPerSecond, 0)}/s  p50 ${fixed(row.p50Ms, 2)} ms  p99 ${fixed(row.p99Ms, 2)} ms  ` +
+      `node CPU ${fixed(row.nodeCpuUsPerRead, 0)} µs/read  errors ${row.errors}`);
+    results.push(row);
+  }
+  return results;
+}
+
+export function formatReadsTable(reads: Array<NodeReads & { round: number }>): string {
+  const lines = [
+    `Reads per node (wrk, ${READS_CONCURRENCY} connections, GET /app/log/public/anonymous?id=<0..${READ_KEYS - 1}>, HTTPS without a client certificate):`,
+    '',
+    '| round | node | role | reads/s | p50 ms | p99 ms | node CPU µs/read | errors |',
+    '|---:|---:|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of reads) {
+    lines.push(`| ${r.round} | ${r.node} | ${r.role} | ${fixed(r.readsPerSecond, 0)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.nodeCpuUsPerRead, 0)} | ${r.errors} |`);
+  }
+  return lines.join('\n');
 }
 
 if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {

@@ -28,15 +28,17 @@ import { p384 } from '@noble/curves/nist.js';
 import { startTestNetwork, type LoggingApp } from '../test/helpers/network.ts';
 import { HttpsClient } from '../test/helpers/https.ts';
 import { Worker } from 'node:worker_threads';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LoadJob, LoadOutcome } from './load-worker.ts';
+import { runWrk as runWrkTool } from './wrk.ts';
 
 const REQUESTS_PER_RUN_MAX = 2_000_000;
 /** Reads spread over this many ids, written before the read runs. */
 const READ_KEYS = 1000;
+
+async function runWrk(url: string, path: string, concurrency: number, seconds: number, threads: number): Promise<RunResult> {
+  const r = await runWrkTool({ url, path, concurrency, seconds, threads, keys: READ_KEYS });
+  return { ...r, commitP50Ms: NaN, commitP99Ms: NaN, commitSamples: 0 };
+}
 
 interface RunResult {
   concurrency: number;
@@ -130,50 +132,6 @@ async function runLoad(url: string, ca: string, cert: string, key: string, concu
     commitP99Ms: percentile(commitLatencies, 99),
     commitSamples: commitLatencies.length,
   };
-}
-
-/** wrk's latency figure (`812.00us`, `1.20ms`, `2.01s`) in milliseconds. */
-function wrkMs(text: string | undefined): number {
-  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
-  if (!match) return NaN;
-  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[match[2] as 'us' | 'ms' | 's' | 'm'];
-  return Number(match[1]) * scale;
-}
-
-/**
- * Reads driven by wrk (no client certificate): GET `path` with `{id}` replaced by 0..READ_KEYS-1 in turn.
- * Non-2xx answers and socket errors count as errors.
- */
-async function runWrk(url: string, path: string, concurrency: number, seconds: number, threads: number): Promise<RunResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'synod-wrk-'));
-  try {
-    const script = join(dir, 'reads.lua');
-    const [before, after = ''] = path.split('{id}');
-    writeFileSync(script, path.includes('{id}')
-      ? `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("GET", ${JSON.stringify(before)} .. (n % ${READ_KEYS}) .. ${JSON.stringify(after)})\nend\n`
-      : '');
-    const args = [`-t${Math.min(threads, concurrency)}`, `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, `${url}${path.includes('{id}') ? before : path}`];
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (error, stdout, stderr) => (error ? reject(new Error(`wrk failed: ${error.message} ${stderr}`)) : resolve(stdout)));
-    });
-    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-    const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-    const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
-    return {
-      concurrency,
-      requests,
-      errors,
-      throughputPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-      latencyP50Ms: wrkMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1]),
-      latencyP99Ms: wrkMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1]),
-      commitP50Ms: NaN,
-      commitP99Ms: NaN,
-      commitSamples: 0,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Starts a load worker; resolves once it is connected, with a function that runs it to the deadline. */
