@@ -22,6 +22,7 @@ import {
 } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { CryptoError, invalidArgument, invalidDigest, invalidKey, unsupportedCurve } from './errors.ts';
+import { NoncePool, type NonceSource } from './nonces.ts';
 
 export type Curve = 'P-256' | 'P-384';
 export type SignatureHash = 'SHA-256' | 'SHA-384';
@@ -185,10 +186,15 @@ export function signDigest(privateKeyPem: string, digest: Uint8Array): Uint8Arra
  * exposes it through ECDH: an ECDH object given the private value k returns k·G as its public key. The
  * rest is FIPS 186-5 §6.4.1 on BigInts, as noble does it: r = x(k·G) mod n, s = k⁻¹(e + r·d) mod n, with
  * e the digest's leftmost bits. The nonce is 128 bits wider than n before reduction (bias below 2⁻¹²⁸)
- * and comes from the OS CSPRNG. Every signature verifies with verifyDigest (tested, and against OpenSSL's
- * own prehashed verification through the receipts' conformance vectors).
+ * and comes from the OS CSPRNG. Every signature verifies with verifyDigest and with OpenSSL (tested).
+ *
+ * With `nonces` (sharedNoncePool), the k·G step is done ahead on a worker thread (nonces.ts), and a
+ * signature costs the caller only the BigInt arithmetic. `encoding` 'ieee-p1363' gives r ‖ s (COSE).
  */
-export function digestSigner(privateKeyPem: string): (digest: Uint8Array) => Uint8Array {
+export function digestSigner(
+  privateKeyPem: string,
+  options: { nonces?: NonceSource; encoding?: SignatureEncoding } = {},
+): (digest: Uint8Array) => Uint8Array {
   const key = parsePrivateKey(privateKeyPem);
   const curve = curveOfKeyObject(key);
   const scalar = privateScalar(key, curve);
@@ -198,23 +204,44 @@ export function digestSigner(privateKeyPem: string): (digest: Uint8Array) => Uin
   const n = Point.Fn.ORDER;
   const size = FIELD_BYTES[curve];
   const orderBits = size * 8;
-  const ecdh = createECDH(curve === 'P-384' ? 'secp384r1' : 'prime256v1');
+  const encoding = options.encoding ?? 'der';
+  assertEncoding(encoding);
+  const ecdh = createECDH(OPENSSL_NAMES[curve]);
+  /** A nonce and x(k·G), computed here when no pool has one ready. */
+  const freshNonce = (): { k: bigint; r: bigint } => {
+    const k = (bytesToBigInt(randomBytes(size + 16)) % (n - 1n)) + 1n;
+    ecdh.setPrivateKey(bigIntToBytes(k, size));
+    const kG = ecdh.getPublicKey(); // 0x04 ‖ x ‖ y
+    return { k, r: bytesToBigInt(kG.subarray(1, 1 + size)) % n };
+  };
   return (digest: Uint8Array): Uint8Array => {
     assertDigest(digest);
     let e = bytesToBigInt(digest);
     if (digest.byteLength * 8 > orderBits) e >>= BigInt(digest.byteLength * 8 - orderBits);
     e %= n;
     for (;;) {
-      const k = (bytesToBigInt(randomBytes(size + 16)) % (n - 1n)) + 1n;
-      ecdh.setPrivateKey(bigIntToBytes(k, size));
-      const kG = ecdh.getPublicKey(); // 0x04 ‖ x ‖ y
-      const r = bytesToBigInt(kG.subarray(1, 1 + size)) % n;
+      const { k, r } = options.nonces?.take() ?? freshNonce();
       if (r === 0n) continue;
       const s = (Point.Fn.inv(k) * ((e + r * d) % n)) % n;
       if (s === 0n) continue;
-      return new Signature(r, s).toBytes('der');
+      const signature = new Signature(r, s);
+      return encoding === 'der' ? signature.toBytes('der') : signature.toBytes('compact');
     }
   };
+}
+
+const OPENSSL_NAMES: Record<Curve, 'secp384r1' | 'prime256v1'> = { 'P-384': 'secp384r1', 'P-256': 'prime256v1' };
+const sharedPools = new Map<Curve, NoncePool>();
+
+/** One nonce pool (one worker thread) per curve for the whole process, started on first use. */
+export function sharedNoncePool(curve: Curve): NonceSource {
+  assertCurve(curve);
+  let pool = sharedPools.get(curve);
+  if (pool === undefined) {
+    pool = new NoncePool({ opensslCurve: OPENSSL_NAMES[curve], order: NOBLE[curve].Point.Fn.ORDER, size: FIELD_BYTES[curve] });
+    sharedPools.set(curve, pool);
+  }
+  return pool;
 }
 
 function bytesToBigInt(bytes: Uint8Array): bigint {

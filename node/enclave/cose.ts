@@ -4,9 +4,11 @@
 // payload = the 32-byte root. A COSE receipt is that signature with an inclusion proof in unprotected
 // header 396.
 
-import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { decode, encode } from 'cborg';
 import { sha256, toHex } from '../crypto/hash.ts';
+import { digestSigner } from '../crypto/keys.ts';
+import type { NonceSource } from '../crypto/nonces.ts';
 import type { ProofStep } from '../merkle/tree.ts';
 
 const COSE_ALG = 1;
@@ -23,16 +25,20 @@ const ALG_ES256 = -7;
 const TAG_COSE_SIGN1 = 0xd2;
 
 export interface CoseSigner {
-  key: KeyObject;
+  /** ECDSA over a digest of the Sig_structure, r ‖ s (RFC 9053 §2.1). */
+  signDigest: (digest: Uint8Array) => Uint8Array;
   alg: number;
   hash: 'sha384' | 'sha256';
   kid: Uint8Array;
 }
 
-/** kid is the hex SHA-256 of the service public key DER, carried as bytes. */
-export function coseSigner(privateKeyPem: string, publicKeyDer: Uint8Array, curve: 'P-256' | 'P-384'): CoseSigner {
+/**
+ * kid is the hex SHA-256 of the service public key DER, carried as bytes. With `nonces`, the costly part
+ * of each signature is done ahead on a worker thread (node/crypto/nonces.ts).
+ */
+export function coseSigner(privateKeyPem: string, publicKeyDer: Uint8Array, curve: 'P-256' | 'P-384', nonces?: NonceSource): CoseSigner {
   return {
-    key: createPrivateKey(privateKeyPem),
+    signDigest: digestSigner(privateKeyPem, { encoding: 'ieee-p1363', ...(nonces ? { nonces } : {}) }),
     alg: curve === 'P-384' ? ALG_ES384 : ALG_ES256,
     hash: curve === 'P-384' ? 'sha384' : 'sha256',
     kid: new TextEncoder().encode(toHex(sha256(publicKeyDer))),
@@ -50,7 +56,7 @@ export function signRoot(signer: CoseSigner, root: Uint8Array, txid: string, iat
   ]);
   const protectedBytes = encode(protectedHeader);
   const toBeSigned = encode(['Signature1', protectedBytes, new Uint8Array(0), root]);
-  const signature = nodeSign(signer.hash, toBeSigned, { key: signer.key, dsaEncoding: 'ieee-p1363' });
+  const signature = signer.signDigest(new Uint8Array(createHash(signer.hash).update(toBeSigned).digest()));
   return tagged(encode([protectedBytes, new Map(), null, new Uint8Array(signature)]));
 }
 

@@ -6,7 +6,7 @@
 
 import type { HostPort, LedgerReadMessage, TlsIdentityMessage } from '../boundary.ts';
 import { sha256, toHex } from '../crypto/hash.ts';
-import { digestSigner } from '../crypto/keys.ts';
+import { digestSigner, sharedNoncePool } from '../crypto/keys.ts';
 import { certificateDerToPem, certificatePublicKeyDer, nodeIdFromPublicKeyDer } from '../crypto/certs.ts';
 import { ProposeError, ReplicatedConsensus } from '../consensus/replicated.ts';
 import type { Entry, HardState, Message, Role } from '../consensus/raft/types.ts';
@@ -145,8 +145,9 @@ export class Enclave {
     this.history = state.history;
     this.nodeId = nodeIdFromPublicKeyDer(secrets.nodeKey.publicKeyDer);
     this.ledgerSecret = ledgerSecretOf(secrets);
-    this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem);
-    this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve);
+    // Both root signatures take their nonces from a worker thread (node/crypto/nonces.ts).
+    this.signRootDigest = digestSigner(secrets.nodeKey.privateKeyPem, { nonces: sharedNoncePool(secrets.nodeKey.curve) });
+    this.cose = coseSigner(secrets.serviceKey.privateKeyPem, secrets.serviceKey.publicKeyDer, secrets.serviceKey.curve, sharedNoncePool(secrets.serviceKey.curve));
     this.tickMs = options.consensusTickMs ?? CONSENSUS_TICK_MS_DEFAULT;
     const interval = options.snapshotTxInterval ?? SNAPSHOT_TX_INTERVAL_DEFAULT;
     if (interval > 0) this.snapshotter = new Snapshotter(interval, 0);
