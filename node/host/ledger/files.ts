@@ -2,7 +2,8 @@
 // (CCF src/host/ledger.h; DESIGN.md "Ledger files"; the byte layout is node/ledger/chunk.ts).
 //
 // Entries are buffered by `append` and made durable by `flush` with group commit: every entry waiting
-// when a batch starts goes out in one write and one fsync, and concurrent `flush` callers share it. A
+// when a batch starts goes out in one write and one fsync, and concurrent `flush` callers share it (the
+// file operations themselves are synchronous: chunks.ts says why). A
 // chunk closes at the first signature after it has grown past `chunkSizeBytes`: its offset table is
 // written with the batch, the file synced, then the u64 at byte 0 patched to point at the table, synced,
 // and `ledger_<first>` renamed `ledger_<first>-<last>` (`.committed` once `commit` covers it).
