@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
-import { equalBytes, fromHex, hmacSha256, sha256, toHex } from './hash.ts';
+import { equalBytes, fromHex, hmacSha256, hmacSha256With, sha256, toHex } from './hash.ts';
 import { CryptoError } from './errors.ts';
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -50,6 +50,18 @@ describe('sha256', () => {
 
   it('rejects non-bytes input', () => {
     expect(() => sha256('abc' as unknown as Uint8Array)).toThrow(CryptoError);
+  });
+});
+
+describe('hmacSha256With (precomputed pads)', () => {
+  it('equals OpenSSL HMAC-SHA256 for keys shorter than, equal to and longer than the block, and any data', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 150 }), fc.uint8Array({ maxLength: 300 }), (key, data) => {
+      expect(toHex(hmacSha256With(key)(data))).toBe(toHex(hmacSha256(key, data)));
+    }), { numRuns: 300 });
+    for (const length of [0, 32, 63, 64, 65, 200]) {
+      const key = new Uint8Array(length).fill(7);
+      expect(toHex(hmacSha256With(key)(ascii('x')))).toBe(toHex(hmacSha256(key, ascii('x'))));
+    }
   });
 });
 

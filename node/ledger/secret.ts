@@ -8,7 +8,7 @@
 // secret with joining nodes and recovery shares (always encrypted on the way out).
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { hmacSha256, sha256, toHex } from '../crypto/hash.ts';
+import { hmacSha256, hmacSha256With, sha256, toHex } from '../crypto/hash.ts';
 import { LedgerFormatError, invalidArgument } from './errors.ts';
 
 export const LEDGER_SECRET_BYTES = 32;
@@ -21,21 +21,21 @@ export const VIEW_MAX = 2 ** 31 - 1;
 
 export class LedgerSecret {
   readonly #key: Uint8Array;
-  readonly #commitSecret: Uint8Array;
+  readonly #commitHmac: (data: Uint8Array) => Uint8Array;
 
   constructor(key: Uint8Array) {
     if (!(key instanceof Uint8Array) || key.byteLength !== LEDGER_SECRET_BYTES) {
       throw invalidArgument(`a ledger secret is ${LEDGER_SECRET_BYTES} bytes`);
     }
     this.#key = key.slice();
-    this.#commitSecret = hmacSha256(this.#key, COMMIT_SECRET_LABEL);
+    this.#commitHmac = hmacSha256With(hmacSha256(this.#key, COMMIT_SECRET_LABEL));
   }
 
   /** `ce:{view}.{seqno}:{64 hex digits}` — the string whose SHA-256 is the entry's commit-evidence digest. */
   commitEvidence(view: number, seqno: number): string {
     checkTxId(view, seqno);
     const txId = `${view}.${seqno}`;
-    return `ce:${txId}:${toHex(hmacSha256(this.#commitSecret, new TextEncoder().encode(txId)))}`;
+    return `ce:${txId}:${toHex(this.#commitHmac(new TextEncoder().encode(txId)))}`;
   }
 
   /** SHA-256 of `commitEvidence(view, seqno)`, as stored in the entry's public domain. */
