@@ -47,6 +47,12 @@ export interface HostPort {
   ledgerAppend(seqno: number, bytes: Uint8Array, isSignature: boolean): void;
   /** enclave → host: ledgerFlush. Ask the host to make buffered entries durable soon. */
   ledgerFlush(): void;
+  /**
+   * enclave → host: call `tick` once after `delayMs`, besides the periodic ticks (which a host may then
+   * keep at the consensus tick rate instead of the signature delay's: a transaction waiting for its
+   * signature asks for the tick it needs).
+   */
+  tickAfter?(delayMs: number): void;
   /** enclave → host: ledgerTruncate. Drop every entry after `seqno` (rollback or bad tail). */
   ledgerTruncate(seqno: number): Promise<void>;
   /** enclave → host: ledgerCommit. Entries up to `seqno` are committed; chunks may be sealed. */

@@ -579,7 +579,11 @@ export class Enclave {
 
   private afterAppend(): void {
     this.unsignedCount++;
-    if (this.unsignedSinceMs === undefined) this.unsignedSinceMs = this.nowMs;
+    if (this.unsignedSinceMs === undefined) {
+      this.unsignedSinceMs = this.nowMs;
+      // The signature is due signatureDelayMs from now: ask for that tick rather than tick often.
+      this.host.tickAfter?.(this.options.signatureDelayMs);
+    }
     if (this.unsignedCount >= this.options.signatureTxCount) this.emitSignature();
   }
 
