@@ -127,7 +127,11 @@ export class Enclave {
   private readonly decoded = new WeakMap<Uint8Array, DecodedEntry>();
   private forwardHandler: ((request: RequestMessage) => ResponseMessage | Promise<ResponseMessage>) | undefined;
   private nextForwardId = 1;
-  private readonly forwards = new Map<number, { resolve: (r: ResponseMessage) => void; timer: NodeJS.Timeout }>();
+  private readonly forwards = new Map<number, {
+    primary: string; resolve: (r: ResponseMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout;
+  }>();
+  /** The primary as last seen by failForwardsToFormerPrimary. */
+  private knownPrimary: string | undefined;
   private signaturePending = false;
   private readonly snapshotter: Snapshotter | undefined;
   /** Peers known before this node's store lists any node (a joiner: from the join answer). */
@@ -382,6 +386,7 @@ export class Enclave {
     if (this.nowMs - this.lastTickMs >= this.tickMs) {
       this.lastTickMs = this.nowMs - this.tickMs > this.lastTickMs ? this.nowMs : this.lastTickMs + this.tickMs;
       this.consensus.tick();
+      this.failForwardsToFormerPrimary();
     }
     if (!this.consensus.isPrimary()) return;
     if (this.consensus.needsSignature) {
@@ -420,6 +425,7 @@ export class Enclave {
         if (m.type === 'append' && !this.checkIncomingEntries(m.entries, from)) return;
         this.consensus.step(m);
         if (this.consensus.needsSignature && this.consensus.isPrimary()) this.scheduleSignature();
+        this.failForwardsToFormerPrimary();
         return;
       }
       case 'forward':
@@ -458,6 +464,24 @@ export class Enclave {
     this.forwardHandler = handler;
   }
 
+  /**
+   * Requests forwarded to a node that is no longer the primary (it died, or lost an election) will get
+   * no answer: fail them now with ForwardingFailed (503, retry) instead of at the forwarding timeout. The
+   * client cannot tell whether such a request ran, exactly as after a timeout; it retries.
+   */
+  private failForwardsToFormerPrimary(): void {
+    const primary = this.consensus.primaryId();
+    if (primary === this.knownPrimary) return;
+    this.knownPrimary = primary;
+    for (const [id, pending] of this.forwards) {
+      if (pending.primary === primary) continue;
+      this.forwards.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(new RpcError('ForwardingFailed',
+        `The primary ${pending.primary.slice(0, 12)}… lost its office while the request was forwarded to it; it may or may not have run.`));
+    }
+  }
+
   /** Backup → primary: runs a client request on the primary and returns its response. */
   forward(request: RequestMessage): Promise<ResponseMessage> {
     const primary = this.consensus.primaryId();
@@ -469,7 +493,7 @@ export class Enclave {
         reject(new RpcError('ForwardingFailed', `The primary ${primary.slice(0, 12)}… did not answer within ${FORWARD_TIMEOUT_MS / 1000} s.`));
       }, FORWARD_TIMEOUT_MS);
       timer.unref?.();
-      this.forwards.set(id, { resolve, timer });
+      this.forwards.set(id, { primary, resolve, reject, timer });
       if (!this.sendFrame(primary, { kind: 'forward', id, request })) {
         clearTimeout(timer);
         this.forwards.delete(id);

@@ -26,9 +26,12 @@ class Net {
   nodes = new Map<string, SimNode>();
   now = 1_000;
   cut = new Set<string>();
+  /** Frames to these nodes are taken by the transport and lost (a peer killed a moment ago). */
+  blackhole = new Set<string>();
 
   deliver(from: string, to: string, frame: Uint8Array): boolean {
     const target = this.nodes.get(to);
+    if (this.blackhole.has(to)) return true;
     if (!target || target.host.down || this.cut.has(from) || this.cut.has(to)) return false;
     setImmediate(() => {
       if (!target.host.down && !this.cut.has(from) && !this.cut.has(to)) target.enclave.onPeerFrame(from, frame);
@@ -269,6 +272,25 @@ describe('replication between enclaves', () => {
     primary.host.down = false;
     await net.until('old primary catches up', () => primary.enclave.consensus.commitSeqno >= seq && !primary.enclave.consensus.isPrimary());
     expect(primary.enclave.txStatus(Number(after.headers['x-ms-ccf-transaction-id']!.split('.')[0]), seq)).toBe('Committed');
+  }, 60_000);
+
+  it('a request forwarded to a primary that dies fails once another primary is known, not at the forwarding timeout', async () => {
+    const { net, user } = await network(3);
+    const primary = net.primary()!;
+    const backup = [...net.nodes.values()].find((n) => n !== primary)!;
+    net.blackhole.add(primary.name);
+    const forwarded = call(backup, 'POST', '/app/log/private', { id: 50, msg: 'to a dead primary' }, user.certPem);
+    primary.host.down = true;
+    await net.until('a new primary', () => net.primary() !== undefined && net.primary() !== primary);
+    // The forwarding timeout is 10 s of real time; the election above took a fraction of a second.
+    const outcome = await Promise.race([forwarded, new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 3_000))]);
+    expect(outcome).not.toBe('still waiting');
+    const r = outcome as Awaited<typeof forwarded>;
+    expect(r.status).toBe(503);
+    expect((r.json as { error: { code: string; message: string } }).error.code).toBe('ForwardingFailed');
+    // A retry through the same backup reaches the new primary.
+    const retried = await call(backup, 'POST', '/app/log/private', { id: 50, msg: 'retried' }, user.certPem);
+    expect(retried.status).toBe(200);
   }, 60_000);
 
   it('a minority partition cannot commit; its uncommitted writes are rolled back when it rejoins', async () => {
