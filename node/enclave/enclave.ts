@@ -16,7 +16,7 @@ import { decodeEntry, encodeEntry, leafFromDigests, LedgerSecret, type DecodedEn
 import type { RequestMessage, ResponseMessage } from '../boundary.ts';
 import { equalBytes } from '../crypto/hash.ts';
 import { EntryFlags } from '../ledger/index.ts';
-import { Snapshotter, restoreFromSnapshotFile, serializeSnapshot, snapshotDigest, snapshotEvidenceWrite } from '../snapshot/index.ts';
+import { Snapshotter, restoreFromSnapshotFile, serializeSnapshotInSteps, snapshotDigestInSteps, snapshotEvidenceWrite } from '../snapshot/index.ts';
 import { Store, type Tx } from '../kv/index.ts';
 import { MerkleTree } from '../merkle/tree.ts';
 import { limits } from '../limits.ts';
@@ -134,6 +134,8 @@ export class Enclave {
   private knownPrimary: string | undefined;
   private signaturePending = false;
   private readonly snapshotter: Snapshotter | undefined;
+  /** A snapshot is being made (takeSnapshot); no other starts until it is done. */
+  private snapshotInFlight = false;
   /** Peers known before this node's store lists any node (a joiner: from the join answer). */
   private bootstrapPeers: ReadonlyMap<string, string> = new Map();
 
@@ -641,7 +643,7 @@ export class Enclave {
       seqno, view, root, signature, nodeId: this.nodeId, nodeCertPem: this.secrets.nodeCertPem, coseSignature,
     });
     // CCF: a signature a snapshot is taken at ends a ledger chunk.
-    const snapshotDue = this.bootstrapping === undefined && this.snapshotter?.dueAt(seqno) === true;
+    const snapshotDue = this.bootstrapping === undefined && !this.snapshotInFlight && this.snapshotter?.dueAt(seqno) === true;
     this.appendEntry(seqno, view, result.maps, result.maxConflictVersion, ZERO_DIGEST, true, snapshotDue ? EntryFlags.ForceLedgerChunkAfter : 0);
     this.unsignedCount = 0;
     this.unsignedSinceMs = undefined;
@@ -654,6 +656,12 @@ export class Enclave {
    * and a transaction recording its digest as evidence (the digest is that transaction's claims, so its
    * receipt proves the snapshot). The host keeps the entry; it becomes a `.committed` file with that
    * receipt once the evidence commits.
+   *
+   * The state is captured now; the encoding, encryption and hashing (~3 µs per key) go on in steps
+   * between other work (serializeSnapshotInSteps), as CCF makes snapshots asynchronously: done in one
+   * piece, a store of a few hundred thousand keys held the primary for an election timeout. The
+   * evidence is written when the entry is ready, if this node is still primary of the view that signed
+   * `seqno` (otherwise the snapshot is dropped; the next one comes at the next interval).
    */
   private takeSnapshot(seqno: number, view: number): void {
     const started = performance.now();
@@ -665,13 +673,25 @@ export class Enclave {
         last = v;
       }
     }
-    const entry = serializeSnapshot({ store: this.store, seqno, view, tree: this.tree, secret: this.ledgerSecret, views });
-    const digest = snapshotDigest(entry);
-    const outcome = this.execute((tx) => snapshotEvidenceWrite(tx, entry, seqno), undefined, () => digest);
-    this.snapshotter!.recordEvidence(seqno, outcome.seqno!);
-    this.metrics.snapshots++;
-    this.host.log('info', `snapshot at ${seqno}: ${entry.byteLength} bytes, taken in ${(performance.now() - started).toFixed(0)} ms`);
-    this.host.snapshotWritePending?.(seqno, entry, outcome.seqno!).catch((error: Error) => this.host.log('warn', `snapshot at ${seqno}: ${error.message}`));
+    this.snapshotInFlight = true;
+    const making = serializeSnapshotInSteps({ store: this.store, seqno, view, tree: this.tree, secret: this.ledgerSecret, views });
+    void making
+      .then(async (entry) => {
+        const digest = await snapshotDigestInSteps(entry);
+        if (!this.consensus.isPrimary() || this.consensus.viewOf(seqno) !== view) {
+          this.host.log('info', `snapshot at ${seqno} dropped: this node is no longer primary of view ${view}`);
+          return;
+        }
+        const outcome = this.execute((tx) => snapshotEvidenceWrite(tx, entry, seqno, digest), undefined, () => digest);
+        this.snapshotter!.recordEvidence(seqno, outcome.seqno!);
+        this.metrics.snapshots++;
+        this.host.log('info', `snapshot at ${seqno}: ${entry.byteLength} bytes, made in ${(performance.now() - started).toFixed(0)} ms, evidence at ${outcome.seqno}`);
+        this.host.snapshotWritePending?.(seqno, entry, outcome.seqno!).catch((error: Error) => this.host.log('warn', `snapshot at ${seqno}: ${error.message}`));
+      })
+      .catch((error: Error) => this.host.log('warn', `snapshot at ${seqno} failed: ${error.message}`))
+      .finally(() => {
+        this.snapshotInFlight = false;
+      });
   }
 
   private onCommitAdvanced(seqno: number): void {

@@ -53,6 +53,28 @@ export class LedgerSecret {
     return { ciphertext: new Uint8Array(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength), tag: new Uint8Array(cipher.getAuthTag()) };
   }
 
+  /**
+   * `encrypt` writing the ciphertext into `target` at `offset`, pausing (yield) after every `stepBytes`
+   * of plaintext: for multi-megabyte snapshots, so that the caller's event loop keeps turning.
+   */
+  *encryptInto(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, target: Uint8Array, offset: number, stepBytes: number): Generator<void, Uint8Array, void> {
+    if (offset < 0 || offset + plaintext.byteLength > target.byteLength) throw invalidArgument('ciphertext does not fit its target');
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv, { authTagLength: GCM_TAG_BYTES });
+    cipher.setAAD(aad);
+    let at = offset;
+    for (let done = 0; done < plaintext.byteLength; done += stepBytes) {
+      const part = cipher.update(plaintext.subarray(done, Math.min(plaintext.byteLength, done + stepBytes)));
+      target.set(part, at);
+      at += part.byteLength;
+      if (done + stepBytes < plaintext.byteLength) yield;
+    }
+    const tail = cipher.final();
+    target.set(tail, at);
+    at += tail.byteLength;
+    if (at !== offset + plaintext.byteLength) throw new Error('ledger assertion failed: ciphertext length');
+    return new Uint8Array(cipher.getAuthTag());
+  }
+
   /** Inverse of `encrypt`; throws LEDGER_DECRYPT_FAILED if the tag does not verify. */
   decrypt(iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array {
     const decipher = createDecipheriv('aes-256-gcm', this.#key, iv, { authTagLength: GCM_TAG_BYTES });

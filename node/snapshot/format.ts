@@ -25,11 +25,22 @@ export function mapStateBytes(entries: readonly VersionedKv[]): number {
 
 /** CCF's serialised map state for `entries` (written in the order given). */
 export function encodeMapState(entries: readonly VersionedKv[]): Uint8Array {
+  const steps = encodeMapStateSteps(entries, Infinity);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** encodeMapState, pausing (yield) after about every `stepBytes` bytes written (see serializeSnapshotInSteps). */
+export function* encodeMapStateSteps(entries: readonly VersionedKv[], stepBytes: number): Generator<void, Uint8Array, void> {
   const out = new Uint8Array(mapStateBytes(entries));
   const view = new DataView(out.buffer);
   let at = 0;
+  let sinceYield = 0;
   for (const [key, value, version] of entries) {
     if (!Number.isSafeInteger(version) || version < 1) throw invalidArgument(`entry version ${version} is not a positive integer`);
+    const start = at;
     view.setBigUint64(at, BigInt(key.byteLength), true);
     out.set(key, at + 8);
     at += 8 + key.byteLength + pad(8 + key.byteLength);
@@ -37,6 +48,11 @@ export function encodeMapState(entries: readonly VersionedKv[]): Uint8Array {
     view.setBigInt64(at + 8, BigInt(version), true);
     out.set(value, at + 16);
     at += 16 + value.byteLength + pad(16 + value.byteLength);
+    sinceYield += at - start;
+    if (sinceYield >= stepBytes) {
+      sinceYield = 0;
+      yield;
+    }
   }
   if (at !== out.byteLength) throw new Error('snapshot assertion failed: map state size');
   return out;

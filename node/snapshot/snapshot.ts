@@ -44,7 +44,7 @@ import { inconsistent, invalidArgument, malformed, SnapshotError } from './error
 import {
   ccfViewHistory,
   decodeMapState,
-  encodeMapState,
+  encodeMapStateSteps,
   viewsFromHistory,
   type TermStart,
   type VersionedKv,
@@ -95,6 +95,36 @@ interface PreparedMap {
 
 /** The snapshot entry bytes: what `writePending` stores and whose SHA-256 the evidence commits to. */
 export function serializeSnapshot(input: SerializeSnapshotInput): Uint8Array {
+  const steps = serializeSteps(input, Infinity);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Bytes of map state encoded, copied or encrypted between two pauses of serializeSnapshotInSteps. */
+export const SNAPSHOT_STEP_BYTES = 1024 * 1024;
+
+/**
+ * serializeSnapshot with a pause (`await pause()`, by default until the event loop's next turn) after
+ * about every SNAPSHOT_STEP_BYTES of work, the same bytes in the end. The store and the tree are read
+ * before the first pause, so later transactions do not reach the snapshot; the node keeps serving
+ * (and heartbeating) while a large snapshot is encoded and encrypted (~3 µs per key in one piece).
+ */
+export async function serializeSnapshotInSteps(
+  input: SerializeSnapshotInput,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  stepBytes = SNAPSHOT_STEP_BYTES,
+): Promise<Uint8Array> {
+  const steps = serializeSteps(input, stepBytes);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
+}
+
+function* serializeSteps(input: SerializeSnapshotInput, stepBytes: number): Generator<void, Uint8Array, void> {
   if (typeof input !== 'object' || input === null) throw invalidArgument('serializeSnapshot takes an object');
   const { store, seqno, view, tree, secret } = input;
   if (!(store instanceof Store)) throw invalidArgument('store must be a Store');
@@ -154,13 +184,17 @@ export function serializeSnapshot(input: SerializeSnapshotInput): Uint8Array {
     throw invalidArgument(`the views given put seqno ${seqno} in view ${history.length}, not ${view}`);
   }
 
+  const hashAtSnapshot = tree.leaf(seqno);
+  // Everything read from the store and the tree is in hand: from here on, pauses are safe.
+  yield;
+
   const prepared: PreparedMap[] = [];
   for (const [name, entries] of maps) {
     const nameBytes = utf8.encode(name);
     if (nameBytes.byteLength > MAP_NAME_BYTES_MAX) throw invalidArgument(`map name ${name.slice(0, 40)}… is too long`);
     let version = 0;
     for (const entry of entries) version = Math.max(version, entry[2]);
-    prepared.push({ name: nameBytes, version, state: encodeMapState(entries) });
+    prepared.push({ name: nameBytes, version, state: yield* encodeMapStateSteps(entries, stepBytes) });
   }
   if (prepared.length > MAPS_PER_ENTRY_MAX) throw invalidArgument(`${prepared.length} maps is more than an entry holds`);
   prepared.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -168,7 +202,6 @@ export function serializeSnapshot(input: SerializeSnapshotInput): Uint8Array {
   const privateMaps = prepared.filter((m) => !isPublicMap(utf8Strict.decode(m.name)));
   const mapsBytes = (list: PreparedMap[]) => list.reduce((n, m) => n + 8 + m.name.byteLength + 8 + 8 + m.state.byteLength, 0);
 
-  const hashAtSnapshot = tree.leaf(seqno);
   const publicBytes = 1 + 8 + 8 + 8 + HASH_BYTES + 8 + 8 * history.length + mapsBytes(publicMaps);
   const privateBytes = mapsBytes(privateMaps);
   const size = GCM_TAG_BYTES + GCM_IV_BYTES + 8 + publicBytes + privateBytes;
@@ -181,34 +214,47 @@ export function serializeSnapshot(input: SerializeSnapshotInput): Uint8Array {
   pub.sized(hashAtSnapshot);
   pub.u64(8 * history.length);
   for (const start of history) pub.i64(start);
-  writeMaps(pub, publicMaps);
+  yield* writeMapsSteps(pub, publicMaps, stepBytes);
   filled(pub, 'public domain');
   const priv = new Writer(privateBytes);
-  writeMaps(priv, privateMaps);
+  yield* writeMapsSteps(priv, privateMaps, stepBytes);
   filled(priv, 'private domain');
-
-  const iv = entryIv(seqno, 0, true);
-  const { ciphertext, tag } = secret.encrypt(iv, priv.bytes, pub.bytes);
-  priv.bytes.fill(0);
   for (const m of privateMaps) m.state.fill(0);
 
+  // The entry: header, tag (known once encrypted), IV, public domain, then the private domain's
+  // ciphertext written in place.
+  const iv = entryIv(seqno, 0, true);
   const out = new Writer(ENTRY_HEADER_BYTES + size);
   out.u8(ENTRY_FORMAT_VERSION);
   out.u8(0);
   for (let i = 0, rest = size; i < 6; i++, rest = Math.floor(rest / 256)) out.u8(rest % 256);
-  out.raw(tag);
+  const tagAt = out.offset;
+  out.raw(new Uint8Array(GCM_TAG_BYTES));
   out.raw(iv);
-  out.sized(pub.bytes);
-  out.raw(ciphertext);
-  filled(out, 'snapshot');
+  out.u64(pub.bytes.byteLength);
+  yield* rawSteps(out, pub.bytes, stepBytes);
+  const ciphertextAt = out.offset;
+  const tag = yield* secret.encryptInto(iv, priv.bytes, pub.bytes, out.bytes, ciphertextAt, stepBytes);
+  priv.bytes.fill(0);
+  out.bytes.set(tag, tagAt);
+  if (ciphertextAt + privateBytes !== out.bytes.byteLength) throw new Error('snapshot assertion failed: snapshot size');
   return out.bytes;
 }
 
-function writeMaps(writer: Writer, maps: PreparedMap[]): void {
+function* writeMapsSteps(writer: Writer, maps: PreparedMap[], stepBytes: number): Generator<void, void, void> {
   for (const m of maps) {
     writer.sized(m.name);
     writer.i64(m.version);
-    writer.sized(m.state);
+    writer.u64(m.state.byteLength);
+    yield* rawSteps(writer, m.state, stepBytes);
+  }
+}
+
+/** writer.raw(bytes) in pieces of stepBytes, pausing between them. */
+function* rawSteps(writer: Writer, bytes: Uint8Array, stepBytes: number): Generator<void, void, void> {
+  for (let at = 0; at < bytes.byteLength; at += stepBytes) {
+    writer.raw(bytes.subarray(at, Math.min(bytes.byteLength, at + stepBytes)));
+    if (at + stepBytes < bytes.byteLength) yield;
   }
 }
 
