@@ -205,6 +205,11 @@ export class ReplicatedConsensus implements Consensus {
     return this.raft.termAt(seqno);
   }
 
+  /** The first seqno of each view up to `seqno`, ascending. */
+  viewStartsUpTo(seqno: number): Array<{ view: number; startSeqno: number }> {
+    return this.raft.termStartsUpTo(seqno).map((s) => ({ view: s.term, startSeqno: s.index }));
+  }
+
   onCommit(listener: (commitSeqno: number) => void): void {
     this.listeners.push(listener);
   }

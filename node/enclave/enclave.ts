@@ -665,14 +665,7 @@ export class Enclave {
    */
   private takeSnapshot(seqno: number, view: number): void {
     const started = performance.now();
-    const views: Array<{ view: number; startSeqno: number }> = [];
-    for (let s = 1, last = -1; s <= seqno; s++) {
-      const v = this.consensus.viewOf(s);
-      if (v !== undefined && v !== last) {
-        views.push({ view: v, startSeqno: s });
-        last = v;
-      }
-    }
+    const views = this.consensus.viewStartsUpTo(seqno);
     this.snapshotInFlight = true;
     const making = serializeSnapshotInSteps({ store: this.store, seqno, view, tree: this.tree, secret: this.ledgerSecret, views });
     void making

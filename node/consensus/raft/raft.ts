@@ -156,6 +156,11 @@ export class RaftNode {
     return index >= 1 ? this.log.termAt(index) : undefined;
   }
 
+  /** The first index of each term up to `index`, ascending (a snapshot's view history). */
+  termStartsUpTo(index: number): Array<{ term: number; index: number }> {
+    return this.log.history.startsUpTo(index);
+  }
+
   /** Reads entries [low, highExclusive) of the log (durable or not): for status pages and tests. */
   entries(low: number, highExclusive: number): Entry[] {
     return this.log.slice(low, highExclusive);

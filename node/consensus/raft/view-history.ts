@@ -61,6 +61,16 @@ export class ViewHistory {
     return Math.max(j, 0);
   }
 
+  /** The first index of each term up to `index` (ascending): CCF's view history for a snapshot at `index`. */
+  startsUpTo(index: number): Array<{ term: number; index: number }> {
+    const out: Array<{ term: number; index: number }> = [];
+    for (const start of this.starts) {
+      if (start.index > Math.min(index, this.last)) break;
+      out.push({ term: start.term, index: start.index });
+    }
+    return out;
+  }
+
   /** First index of `term`, if any entry has it. */
   startOf(term: number): number | undefined {
     return this.starts.find((s) => s.term === term)?.index;
