@@ -15,14 +15,13 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
   sign as nodeSign,
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { CryptoError, invalidArgument, invalidDigest, invalidKey, unsupportedCurve } from './errors.ts';
-import { NoncePool, type NonceSource } from './nonces.ts';
+import { NoncePool, bytesToBigInt, drawNonce, type NonceSource } from './nonces.ts';
 
 export type Curve = 'P-256' | 'P-384';
 export type SignatureHash = 'SHA-256' | 'SHA-384';
@@ -207,20 +206,14 @@ export function digestSigner(
   const encoding = options.encoding ?? 'der';
   assertEncoding(encoding);
   const ecdh = createECDH(OPENSSL_NAMES[curve]);
-  /** A nonce and x(k·G), computed here when no pool has one ready. */
-  const freshNonce = (): { k: bigint; r: bigint } => {
-    const k = (bytesToBigInt(randomBytes(size + 16)) % (n - 1n)) + 1n;
-    ecdh.setPrivateKey(bigIntToBytes(k, size));
-    const kG = ecdh.getPublicKey(); // 0x04 ‖ x ‖ y
-    return { k, r: bytesToBigInt(kG.subarray(1, 1 + size)) % n };
-  };
   return (digest: Uint8Array): Uint8Array => {
     assertDigest(digest);
     let e = bytesToBigInt(digest);
     if (digest.byteLength * 8 > orderBits) e >>= BigInt(digest.byteLength * 8 - orderBits);
     e %= n;
     for (;;) {
-      const { k, r } = options.nonces?.take() ?? freshNonce();
+      // From the pool when it has one ready, else computed here.
+      const { k, r } = options.nonces?.take() ?? drawNonce(ecdh, n, size);
       if (r === 0n) continue;
       const s = (Point.Fn.inv(k) * ((e + r * d) % n)) % n;
       if (s === 0n) continue;
@@ -242,14 +235,6 @@ export function sharedNoncePool(curve: Curve): NonceSource {
     sharedPools.set(curve, pool);
   }
   return pool;
-}
-
-function bytesToBigInt(bytes: Uint8Array): bigint {
-  return bytes.byteLength === 0 ? 0n : BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'));
-}
-
-function bigIntToBytes(value: bigint, length: number): Buffer {
-  return Buffer.from(value.toString(16).padStart(length * 2, '0'), 'hex');
 }
 
 /** Public keys parsed for verifyDigest, by their PEM or DER; public data, so caching is harmless. */

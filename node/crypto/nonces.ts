@@ -10,6 +10,7 @@
 //
 // The worker is this process's own thread: the nonces never leave the process, as the keys do not.
 
+import { randomBytes, type ECDH } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 export interface Nonce {
@@ -23,7 +24,23 @@ export interface NonceSource {
   take(): Nonce | undefined;
 }
 
-/** How the worker computes pairs: plain JavaScript (a worker does not share the parent's TS loader). */
+/**
+ * One nonce: k uniform in [1, n) (drawn 128 bits wider than n, so the bias is below 2⁻¹²⁸) and
+ * r = x(k·G) mod n, with OpenSSL doing k·G through an ECDH object on the curve. The worker below does
+ * the same in plain JavaScript; keep the two in step.
+ */
+export function drawNonce(ecdh: ECDH, n: bigint, size: number): Nonce {
+  const k = (bytesToBigInt(randomBytes(size + 16)) % (n - 1n)) + 1n;
+  ecdh.setPrivateKey(Buffer.from(k.toString(16).padStart(size * 2, '0'), 'hex'));
+  const kG = ecdh.getPublicKey(); // 0x04 ‖ x ‖ y
+  return { k, r: bytesToBigInt(kG.subarray(1, 1 + size)) % n };
+}
+
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  return bytes.byteLength === 0 ? 0n : BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'));
+}
+
+/** How the worker computes pairs (drawNonce's twin): plain JavaScript, as a worker does not share the parent's TS loader. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createECDH, randomBytes } = require('node:crypto');
@@ -109,7 +126,7 @@ export class NoncePool implements NonceSource {
     const size = this.#size;
     const kBytes = head.subarray(this.#offset, this.#offset + size);
     const xBytes = head.subarray(this.#offset + size, this.#offset + 2 * size);
-    const nonce = { k: toBigInt(kBytes), r: toBigInt(xBytes) % this.#order };
+    const nonce = { k: bytesToBigInt(kBytes), r: bytesToBigInt(xBytes) % this.#order };
     kBytes.fill(0);
     this.#offset += 2 * size;
     this.#available--;
@@ -132,8 +149,4 @@ export class NoncePool implements NonceSource {
     this.#requested = true;
     this.#worker.postMessage(this.#batch);
   }
-}
-
-function toBigInt(bytes: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'));
 }
