@@ -17,10 +17,22 @@ import { Rng } from './raft/rng.ts';
 import type { Entry, HardState, Message, Ready, Role, Storage } from './raft/types.ts';
 import type { Consensus, ReplicatedEntry } from './seam.ts';
 
+/** The data of an entry the durable log dropped from memory (see DurableLog.compact). */
+export const COMPACTED_DATA = new Uint8Array(0);
+
+/**
+ * Committed entries kept in memory with their data, behind the commit point: a backup that is at most
+ * this far behind is caught up from memory; one further behind gets entries read back from the ledger
+ * files (DriverHooks.readEntry). Beyond it, each entry costs only its term and flags here.
+ */
+export const IN_MEMORY_COMMITTED_ENTRIES = 10_000;
+
 /** Durable log and hard state as the driver last made them durable; the core reads it. */
 export class DurableLog implements Storage {
   private entries_: Entry[] = [];
   private hs: HardState;
+  /** Entries up to here hold COMPACTED_DATA instead of their bytes. */
+  private compactedUpTo = 0;
 
   constructor(entries: readonly Entry[], hardState: HardState) {
     this.entries_ = [...entries];
@@ -39,8 +51,27 @@ export class DurableLog implements Storage {
     return this.entries_.slice(low - 1, highExclusive - 1);
   }
 
+  /**
+   * Drops the data of entries up to `upTo` (committed ones: the caller's guarantee), keeping term, index
+   * and flags. Their bytes stay in the ledger files, where the driver reads them back when a backup
+   * needs them. Without this, every entry ever written stayed in memory (~1.3 KB each).
+   */
+  compact(upTo: number): void {
+    const last = Math.min(upTo, this.entries_.length);
+    for (let index = this.compactedUpTo + 1; index <= last; index++) {
+      const e = this.entries_[index - 1]!;
+      if (e.data === COMPACTED_DATA) continue;
+      this.entries_[index - 1] = {
+        term: e.term, index: e.index, isSignature: e.isSignature, data: COMPACTED_DATA,
+        ...(e.configuration ? { configuration: e.configuration } : {}),
+      };
+    }
+    this.compactedUpTo = Math.max(this.compactedUpTo, last);
+  }
+
   apply(truncateAfter: number | undefined, entries: readonly Entry[], hardState: HardState | undefined): void {
     if (truncateAfter !== undefined && truncateAfter < this.entries_.length) this.entries_.length = truncateAfter;
+    this.compactedUpTo = Math.min(this.compactedUpTo, this.entries_.length);
     for (const e of entries) {
       this.entries_.length = e.index - 1;
       this.entries_.push(e);
@@ -60,6 +91,11 @@ export interface DriverHooks {
   writeHardState(state: HardState): Promise<void>;
   /** enclave → host: send a message to a peer (encoded by the caller). */
   send(message: Message): void;
+  /**
+   * The bytes of committed entry `index`, read back from the ledger files and checked (the driver
+   * dropped them from memory); rejects if they cannot be read or do not check out.
+   */
+  readEntry?(index: number): Promise<Uint8Array>;
   /** The core appended entries to its log: apply the ones the state machine does not hold yet. */
   appended(entries: readonly Entry[]): void;
   /** The core rolled back every entry after `index`: undo them. */
@@ -79,6 +115,8 @@ export interface ReplicatedConsensusOptions {
   hooks: DriverHooks;
   limits?: Partial<RaftLimits>;
   seed: number;
+  /** Committed entries kept in memory with their bytes (IN_MEMORY_COMMITTED_ENTRIES by default). */
+  inMemoryCommittedEntries?: number;
 }
 
 export class ReplicatedConsensus implements Consensus {
@@ -100,6 +138,9 @@ export class ReplicatedConsensus implements Consensus {
   private rolledBackTo: number | undefined;
   private truncationInFlight: number | undefined;
   private stopped = false;
+  private readonly inMemoryCommitted: number;
+  /** Per peer: the last send still waiting for entries read back from the ledger (see send). */
+  private readonly sendQueues = new Map<string, Promise<void>>();
 
   constructor(options: ReplicatedConsensusOptions) {
     this.hooks = options.hooks;
@@ -124,6 +165,8 @@ export class ReplicatedConsensus implements Consensus {
     if (!created.ok) throw new Error(`consensus cannot start: ${created.error}`);
     this.raft = created.node;
     this.reportedCommit = options.commitIndex;
+    this.inMemoryCommitted = options.inMemoryCommittedEntries ?? IN_MEMORY_COMMITTED_ENTRIES;
+    if (this.hooks.readEntry) this.storage.compact(options.commitIndex - this.inMemoryCommitted);
   }
 
   get view(): number {
@@ -237,10 +280,44 @@ export class ReplicatedConsensus implements Consensus {
     );
   }
 
+  /**
+   * Sends a message, first putting back the bytes of compacted entries (read from the ledger). Messages
+   * to one peer leave in the order they were made: behind a message waiting for such reads, later ones
+   * wait too.
+   */
+  private send(m: Message): void {
+    const queued = this.sendQueues.get(m.to);
+    const compacted = m.type === 'append' && m.entries.some((e) => e.data === COMPACTED_DATA);
+    if (queued === undefined && !compacted) {
+      this.hooks.send(m);
+      return;
+    }
+    const ready = (queued ?? Promise.resolve()).then(async () => {
+      if (this.stopped) return;
+      if (!compacted || m.type !== 'append') {
+        this.hooks.send(m);
+        return;
+      }
+      const read = this.hooks.readEntry;
+      if (read === undefined) return;
+      try {
+        const entries = await Promise.all(m.entries.map(async (e) => (e.data === COMPACTED_DATA ? { ...e, data: await read(e.index) } : e)));
+        this.hooks.send({ ...m, entries });
+      } catch (error) {
+        // Not sent: the core sends these entries again after appendRetryTicks.
+        this.hooks.log('error', `catching ${m.to.slice(0, 12)} up: ${(error as Error).message}`);
+      }
+    });
+    this.sendQueues.set(m.to, ready);
+    void ready.finally(() => {
+      if (this.sendQueues.get(m.to) === ready) this.sendQueues.delete(m.to);
+    });
+  }
+
   private async process(rd: Ready): Promise<void> {
     const later: Message[] = [];
     for (const m of rd.messages) {
-      if (m.type === 'append') this.hooks.send(m);
+      if (m.type === 'append') this.send(m);
       else later.push(m);
     }
     if (rd.truncateAfter !== undefined) {
@@ -261,7 +338,7 @@ export class ReplicatedConsensus implements Consensus {
     }
     await Promise.all(writes);
     this.storage.apply(rd.truncateAfter, rd.entries, rd.hardState);
-    for (const m of later) this.hooks.send(m);
+    for (const m of later) this.send(m);
     this.raft.advance(rd);
     this.reportCommit();
   }
@@ -275,6 +352,7 @@ export class ReplicatedConsensus implements Consensus {
     if (point <= this.reportedCommit) return;
     this.reportedCommit = point;
     for (const listener of this.listeners) listener(point);
+    if (this.hooks.readEntry) this.storage.compact(point - this.inMemoryCommitted);
   }
 
   private lastSignatureAtOrBelow(seqno: number): number {

@@ -41,6 +41,8 @@ export interface EnclaveOptions {
   consensusTickMs?: number;
   /** Overrides of the consensus core's limits (tests shrink timeouts). */
   raftLimits?: Partial<RaftLimits>;
+  /** Committed entries consensus keeps in memory with their bytes (default IN_MEMORY_COMMITTED_ENTRIES). */
+  inMemoryCommittedEntries?: number;
   /** The primary snapshots the store at the first signature this many transactions after the last one (CCF: 10,000). 0: never. */
   snapshotTxInterval?: number;
 }
@@ -715,6 +717,21 @@ export class Enclave {
   private bootstrapView = 1;
   private consensusImpl!: ReplicatedConsensus;
 
+  /**
+   * A committed entry's bytes read back from the ledger files, for a backup being caught up (consensus
+   * keeps only recent entries in memory). The host's bytes are trusted only once their SHA-256 is the
+   * write-set digest this node recorded for `seqno` (the digest its Merkle leaf commits to).
+   */
+  private async readCommittedEntry(seqno: number): Promise<Uint8Array> {
+    if (seqno < this.history.firstSeqno) throw new Error(`entry ${seqno} is before this node's history (it started from a snapshot)`);
+    const bytes = await this.host.ledgerRead!(seqno);
+    if (bytes === undefined) throw new Error(`the ledger has no committed entry ${seqno}`);
+    if (!equalBytes(sha256(bytes), this.history.writeSetDigest(seqno))) {
+      throw new Error(`ledger entry ${seqno} read back from disk does not match its recorded digest`);
+    }
+    return bytes;
+  }
+
   /** The genesis transaction and its signature (seqnos 1 and 2, view 1), then consensus over them. */
   private bootstrapGenesis(genesis: (tx: Tx) => void): void {
     this.bootstrapping = [];
@@ -738,8 +755,10 @@ export class Enclave {
       commitIndex: commitSeqno,
       seed: Number.parseInt(this.nodeId.slice(0, 8), 16) ^ (Date.now() & 0x7fffffff),
       ...(this.options.raftLimits ? { limits: this.options.raftLimits } : {}),
+      ...(this.options.inMemoryCommittedEntries !== undefined ? { inMemoryCommittedEntries: this.options.inMemoryCommittedEntries } : {}),
       hooks: {
         append: (e) => this.host.ledgerAppend(e.index, e.data, e.isSignature),
+        ...(this.host.ledgerRead ? { readEntry: (seqno: number) => this.readCommittedEntry(seqno) } : {}),
         truncate: (seqno) => this.host.ledgerTruncate(seqno),
         flush: () => this.host.ledgerFlush(),
         writeHardState: (hs) => this.host.consensusStateWrite?.(jsonBytes({ term: hs.term, votedFor: hs.votedFor ?? null })) ?? Promise.resolve(),

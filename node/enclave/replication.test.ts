@@ -16,7 +16,7 @@ import { Tables, UNIT_KEY, jsonBytes, parseJsonBytes, type ServiceInfo } from '.
 
 interface SimNode {
   name: string;
-  host: HostPort & { entries: Uint8Array[]; enclave?: Enclave; down: boolean; snapshots: Map<number, Uint8Array>; committedSnapshots: Uint8Array[] };
+  host: HostPort & { entries: Uint8Array[]; enclave?: Enclave; down: boolean; snapshots: Map<number, Uint8Array>; committedSnapshots: Uint8Array[]; ledgerReads: number; corruptReads: boolean };
   enclave: Enclave;
   frontend: Frontend;
   cert: { certPem: string; privateKeyPem: string };
@@ -64,6 +64,8 @@ class Net {
 function memoryHost(net: Net, self: () => string): SimNode['host'] {
   const host: SimNode['host'] = {
     entries: [],
+    ledgerReads: 0,
+    corruptReads: false,
     down: false,
     snapshots: new Map(),
     committedSnapshots: [],
@@ -87,6 +89,11 @@ function memoryHost(net: Net, self: () => string): SimNode['host'] {
       host.entries.length = Math.min(host.entries.length, seqno);
     },
     ledgerCommit() {},
+    async ledgerRead(seqno) {
+      host.ledgerReads++;
+      const bytes = host.entries[seqno - 1];
+      return bytes && (host.corruptReads ? flipLastByte(bytes) : bytes.slice());
+    },
     async sealedWrite() {},
     async consensusStateWrite() {},
     peerSend: (to, frame) => net.deliver(self(), to, frame),
@@ -101,6 +108,12 @@ function memoryHost(net: Net, self: () => string): SimNode['host'] {
 
 const sealingKey = new Uint8Array(32).fill(7);
 
+function flipLastByte(bytes: Uint8Array): Uint8Array {
+  const copy = bytes.slice();
+  copy[copy.length - 1]! ^= 1; // the last byte: inside the GCM tag or the public domain, either way a different entry
+  return copy;
+}
+
 /** The logging app's key: the id as a u64 little-endian. */
 function idKey(id: number): Uint8Array {
   const key = new Uint8Array(8);
@@ -111,7 +124,8 @@ const addresses = (i: number) => ({
   bindAddress: `127.0.0.1:${9000 + i}`, publishedAddress: `127.0.0.1:${9000 + i}`, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'],
   nodeToNode: { bindAddress: `127.0.0.1:${9100 + i}`, publishedAddress: `127.0.0.1:${9100 + i}` },
 });
-const options = { signatureTxCount: 100, signatureDelayMs: 20, consensusTickMs: 10, raftLimits: { electionTimeoutTicks: 10 }, snapshotTxInterval: 15 };
+// inMemoryCommittedEntries: 5, so that catching a backup up reads entries back from the ledger (ledgerRead).
+const options = { signatureTxCount: 100, signatureDelayMs: 20, consensusTickMs: 10, raftLimits: { electionTimeoutTicks: 10 }, snapshotTxInterval: 15, inMemoryCommittedEntries: 5 };
 
 /** Endpoints with each forwarding policy: they write one key and answer the id of the node that ran them. */
 function forwardingApp(enclave: Enclave): NativeApp {
@@ -291,6 +305,31 @@ describe('replication between enclaves', () => {
     // A retry through the same backup reaches the new primary.
     const retried = await call(backup, 'POST', '/app/log/private', { id: 50, msg: 'retried' }, user.certPem);
     expect(retried.status).toBe(200);
+  }, 60_000);
+
+  it('a backup further behind than the entries kept in memory is caught up from entries read back (and checked) from the ledger', async () => {
+    const { net, user } = await network(3);
+    const primary = net.primary()!;
+    const behind = [...net.nodes.values()].find((n) => n !== primary)!;
+    net.cut.add(behind.name);
+    let last = 0;
+    for (let id = 200; id < 230; id++) {
+      const r = await call(primary, 'POST', '/app/log/private', { id, msg: `while away ${id}` }, user.certPem);
+      expect(r.status).toBe(200);
+      last = Number(r.headers['x-ms-ccf-transaction-id']!.split('.')[1]);
+    }
+    await net.until('the majority commits', () => primary.enclave.consensus.commitSeqno >= last);
+    // A primary whose disk gives back other bytes sends nothing from it.
+    primary.host.corruptReads = true;
+    const readsBefore = primary.host.ledgerReads;
+    net.cut.delete(behind.name);
+    await net.run(300);
+    expect(primary.host.ledgerReads).toBeGreaterThan(readsBefore);
+    expect(behind.enclave.consensus.commitSeqno).toBeLessThan(last);
+    // With its disk sound again, the backup catches up through entries read back from it.
+    primary.host.corruptReads = false;
+    await net.until('the backup catches up', () => behind.enclave.consensus.commitSeqno >= last);
+    expect(new TextDecoder().decode(behind.enclave.store.get('records', idKey(229))!)).toContain('while away 229');
   }, 60_000);
 
   it('a minority partition cannot commit; its uncommitted writes are rolled back when it rejoins', async () => {
