@@ -37,6 +37,8 @@ export interface NodeConfig {
   electionTimeoutTicks: number;
   /** Snapshot at the first signature this many transactions after the previous snapshot (0: never). */
   snapshotTxInterval: number;
+  /** Committed entries consensus keeps in memory with their bytes; older ones are read back from the ledger. */
+  inMemoryCommittedEntries: number;
   /** Attestation platform for this node's evidence: virtual (insecure, development), snp, or auto. */
   platform: 'virtual' | 'snp' | 'auto';
   /** Virtual platform only: the host data the node reports (hex, 32 bytes; default SHA-256 of ""). */
@@ -103,6 +105,7 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
     consensusTickMs: integer('consensusTickMs', c.consensusTickMs, 50, 1),
     electionTimeoutTicks: integer('electionTimeoutTicks', c.electionTimeoutTicks, 10, 2),
     snapshotTxInterval: integer('snapshotTxInterval', c.snapshotTxInterval, 10_000, 0),
+    inMemoryCommittedEntries: integer('inMemoryCommittedEntries', c.inMemoryCommittedEntries, 10_000, 0),
     platform,
     ledgerDir: c.ledgerDir === undefined ? join(dataDir, 'ledger') : path('ledgerDir', c.ledgerDir),
     rpcAddress: { host: match[1]!, port: Number(match[2]) },

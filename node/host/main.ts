@@ -316,6 +316,7 @@ export async function runNode(config: NodeConfig): Promise<{ stop: () => Promise
       signatureDelayMs: config.signatureDelayMs,
       consensusTickMs: config.consensusTickMs,
       snapshotTxInterval: config.snapshotTxInterval,
+      inMemoryCommittedEntries: config.inMemoryCommittedEntries,
       raftLimits: { electionTimeoutTicks: config.electionTimeoutTicks, appendRetryTicks: Math.max(2, Math.floor(config.electionTimeoutTicks / 2)) },
     },
     sealingKey,

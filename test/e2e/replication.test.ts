@@ -24,7 +24,9 @@ describe('a 3-node network under load loses its primary', () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 3, nodeConfig: { signatureDelayMs: 10 } });
+    // inMemoryCommittedEntries: 20, so that the restarted node is caught up from entries the primary reads
+    // back from its ledger files (it misses hundreds).
+    cluster = await startCluster({ nodes: 3, nodeConfig: { signatureDelayMs: 10, inMemoryCommittedEntries: 20 } });
   }, 180_000);
 
   afterAll(async () => {
