@@ -29,7 +29,7 @@ import { startTestNetwork, type LoggingApp } from '../test/helpers/network.ts';
 import { HttpsClient } from '../test/helpers/https.ts';
 import { Worker } from 'node:worker_threads';
 import type { LoadJob, LoadOutcome } from './load-worker.ts';
-import { runWrk as runWrkTool } from './wrk.ts';
+import { runWrk as runWrkTool, type WrkResult } from './wrk.ts';
 
 const REQUESTS_PER_RUN_MAX = 2_000_000;
 /** Reads spread over this many ids, written before the read runs. */
@@ -40,13 +40,7 @@ async function runWrk(url: string, path: string, concurrency: number, seconds: n
   return { ...r, commitP50Ms: NaN, commitP99Ms: NaN, commitSamples: 0 };
 }
 
-interface RunResult {
-  concurrency: number;
-  requests: number;
-  errors: number;
-  throughputPerSecond: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
+interface RunResult extends WrkResult {
   commitP50Ms: number;
   commitP99Ms: number;
   commitSamples: number;
