@@ -44,6 +44,9 @@ const U8 = Uint8Array, DV = DataView, SafeArrayBuffer = ArrayBuffer, SafeMap = M
 const SafeTypeError = TypeError;
 const GEN = Symbol('request'), MAP = Symbol('map');
 let currentGen = 0;
+// The current request's query string, handed over with the call (most handlers read it), or undefined.
+let currentQuery;
+const QUERY = FIELDS.indexOf('query');
 // 0: no request yet (modules loading), 1: a request without historical state, 2: a historical request.
 let historicalMode = 0;
 
@@ -120,7 +123,8 @@ for (let i = 0; i < FIELDS.length; i++) {
   const name = FIELDS[i];
   defineProperty(Request.prototype, name, {
     get() {
-      const r = host(O.requestField, genOf(this), i);
+      const gen = genOf(this);
+      const r = i === QUERY && gen === currentGen && currentQuery !== undefined ? currentQuery : host(O.requestField, gen, i);
       return own(this, name, i >= JSON_FROM ? jsonParse(text(r)) : text(r));
     },
     set(value) { own(this, name, value); },
@@ -171,8 +175,9 @@ function respond(r) {
 function fail(e) { host(O.fail, e); }
 function settle(r) { try { respond(r); } catch (e) { fail(e); } }
 
-function invoke(fn, gen, historical) {
+function invoke(fn, gen, historical, query) {
   currentGen = gen;
+  currentQuery = query;
   historicalMode = historical ? 2 : 1;
   const result = fn(new Request(gen));
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') {

@@ -46,6 +46,11 @@ export type SandboxErrorClass = SandboxThrow['jsClass'];
 // QuickJS on wasm32 NaN-boxes values: a JSValue is 8 bytes, so argv[i] is argv + 8 i (checked in selfCheck).
 const JSVALUE_BYTES = 8;
 const ARGV_SLOTS_MAX = 16;
+// With NaN-boxing a JSValue is (tag << 32) | payload, and JS_TAG_INT is 0: an int32 is its own value with
+// a zero high word, owns nothing, and can be written straight into linear memory (checked in #checkInts).
+const JS_TAG_INT = 0;
+/** Fixed JSValue slots the host writes int32 arguments into, instead of allocating one value per call. */
+const INT_SLOTS = 4;
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const memoryBytes = Math.min(options.heapBytes + jsLimits.wasmMemoryMarginBytes, jsLimits.wasmMemoryBytesMax);
@@ -69,7 +74,11 @@ export class Engine {
   readonly #ffi: RawFfi;
   readonly #argv: number;
   readonly #jobContextOut: number;
+  readonly #intSlots: number;
   readonly #undefinedPtr: Ptr;
+  readonly #emptyString: Ptr;
+  /** Linear-memory copies behind the views handed out by arrayBufferView, freed by releaseViews. */
+  readonly #viewCopies: number[] = [];
   #heap: NodeBuffer;
   /** Error constructors captured before app code ran, so thrown errors are real TypeErrors etc. */
   #errorClasses = new Map<SandboxErrorClass, Ptr>();
@@ -95,8 +104,28 @@ export class Engine {
     assert(this.ctx !== 0, 'QuickJS context allocation failed');
     this.#argv = this.malloc(ARGV_SLOTS_MAX * 4);
     this.#jobContextOut = this.malloc(4);
+    this.#intSlots = this.malloc(INT_SLOTS * JSVALUE_BYTES);
     this.#undefinedPtr = ffi.QTS_GetUndefined();
     selfCheck(ffi);
+    this.#emptyString = this.newString('');
+    this.#checkInts();
+  }
+
+  /** The int32 encoding intArg and int rely on, checked against QuickJS itself on every engine. */
+  #checkInts(): void {
+    for (const value of [0, 1, -7, 2 ** 31 - 1]) {
+      const slot = this.intArg(0, value);
+      assert(this.#ffi.QTS_GetFloat64(this.ctx, slot) === value && this.number(slot) === value, 'unexpected int32 JSValue encoding in this QuickJS build');
+    }
+    const float = this.newNumber(0.5);
+    const int = this.newNumber(3);
+    try {
+      assert(Number.isNaN(this.#intOrNaN(float)), 'unexpected float64 JSValue encoding in this QuickJS build');
+      assert(this.#intOrNaN(int) === 3 || this.#ffi.QTS_GetFloat64(this.ctx, int) === 3, 'unexpected number JSValue encoding in this QuickJS build');
+    } finally {
+      this.free(float);
+      this.free(int);
+    }
   }
 
   // ---- values -----------------------------------------------------------------------------------
@@ -126,6 +155,24 @@ export class Engine {
 
   newNumber(value: number): Ptr {
     return this.#ffi.QTS_NewFloat64(this.ctx, value);
+  }
+
+  /**
+   * A borrowed int32 value in fixed slot `slot` (0..3), for call arguments: no allocation, nothing to
+   * free. The slot is overwritten by the next intArg with the same slot number.
+   */
+  intArg(slot: number, value: number): Ptr {
+    assert(slot >= 0 && slot < INT_SLOTS && (value | 0) === value, 'intArg takes a slot 0..3 and an int32');
+    const pointer = this.#intSlots + JSVALUE_BYTES * slot;
+    const heap = this.#heapBuffer();
+    heap.writeInt32LE(value, pointer);
+    heap.writeInt32LE(JS_TAG_INT, pointer + 4);
+    return pointer;
+  }
+
+  /** A borrowed empty string (for call arguments; never freed). */
+  get emptyString(): Ptr {
+    return this.#emptyString;
   }
 
   newBoolean(value: boolean): Ptr {
@@ -174,8 +221,15 @@ export class Engine {
     return this.#ffi.QTS_NewFunction(this.ctx, name, 0, false, 1);
   }
 
+  /** A number argument (int32 values are read straight from linear memory). */
   number(value: Ptr): number {
-    return this.#ffi.QTS_GetFloat64(this.ctx, value);
+    const int = this.#intOrNaN(value);
+    return int === int ? int : this.#ffi.QTS_GetFloat64(this.ctx, value);
+  }
+
+  #intOrNaN(value: Ptr): number {
+    const heap = this.#heapBuffer();
+    return heap.readInt32LE(value + 4) === JS_TAG_INT ? heap.readInt32LE(value) : Number.NaN;
   }
 
   /** The value's string form as QuickJS encodes it (CESU-style for lone surrogates, as CCF's to_str). */
@@ -214,6 +268,56 @@ export class Engine {
       this.#ffi.QTS_FreeCString(this.ctx, source);
     }
   }
+
+  /**
+   * A view of an ArrayBuffer's bytes, or undefined if the value is not an (attached) ArrayBuffer: a copy
+   * in linear memory, valid until releaseViews or until linear memory grows (any allocation may grow
+   * it), so only for synchronous use that calls nothing in this engine, such as a KV key lookup.
+   */
+  arrayBufferView(value: Ptr): Uint8Array | undefined {
+    const length = this.#ffi.QTS_GetArrayBufferLength(this.ctx, value);
+    const pointer = this.#ffi.QTS_GetArrayBuffer(this.ctx, value);
+    if (pointer === 0) return undefined;
+    this.#viewCopies.push(pointer);
+    return this.#heapBytes().subarray(pointer, pointer + length);
+  }
+
+  /** Frees what the views of arrayBufferView point to; they must not be used afterwards. */
+  releaseViews(): void {
+    const copies = this.#viewCopies;
+    for (let i = 0; i < copies.length; i++) this.#module._free(copies[i]!);
+    copies.length = 0;
+  }
+
+  /**
+   * A string from the UTF-8 bytes of an ArrayBuffer without a NUL byte (as newStringFromUtf8), copied
+   * inside linear memory; 0 if the bytes hold a NUL; undefined if the value is not an ArrayBuffer or
+   * holds more than `maxBytes`: then lastArrayBufferLength is its length, or -1 if it is no ArrayBuffer.
+   */
+  arrayBufferToString(value: Ptr, maxBytes: number): Ptr | undefined {
+    const length = this.#ffi.QTS_GetArrayBufferLength(this.ctx, value);
+    const source = this.#ffi.QTS_GetArrayBuffer(this.ctx, value);
+    this.lastArrayBufferLength = source === 0 ? -1 : length;
+    if (source === 0) return undefined;
+    try {
+      if (length > maxBytes) return undefined;
+      if (this.#heapBuffer().subarray(source, source + length).indexOf(0) >= 0) return 0;
+      const target = this.malloc(length + 1);
+      const heap = this.#heapBytes();
+      heap.copyWithin(target, source, source + length);
+      heap[target + length] = 0;
+      try {
+        return this.#ffi.QTS_NewString(this.ctx, target);
+      } finally {
+        this.#module._free(target);
+      }
+    } finally {
+      this.#module._free(source);
+    }
+  }
+
+  /** Byte length of the ArrayBuffer arrayBufferToString last looked at (-1: not an ArrayBuffer). */
+  lastArrayBufferLength = 0;
 
   /** A copy of an ArrayBuffer's bytes, or undefined if the value is not an (attached) ArrayBuffer. */
   arrayBuffer(value: Ptr): Uint8Array | undefined {
@@ -310,6 +414,23 @@ export class Engine {
 
   call(fn: Ptr, thisValue: Ptr, args: readonly Ptr[]): Outcome {
     return this.#guard(() => this.#settle(this.#callRaw(fn, thisValue, args)));
+  }
+
+  /** call with four arguments, without the closure and array (the per-request path). */
+  call4(fn: Ptr, thisValue: Ptr, a: Ptr, b: Ptr, c: Ptr, d: Ptr): Outcome {
+    if (this.poisoned) throw new JsError('JS_ENGINE_FAILED', `engine unusable after: ${this.poisoned.message}`);
+    try {
+      const heap = this.#heapBuffer();
+      const argv = this.#argv;
+      heap.writeUInt32LE(a, argv);
+      heap.writeUInt32LE(b, argv + 4);
+      heap.writeUInt32LE(c, argv + 8);
+      heap.writeUInt32LE(d, argv + 12);
+      return this.#settle(this.#ffi.QTS_Call(this.ctx, fn, thisValue, 4, argv));
+    } catch (error) {
+      this.poisoned = error instanceof Error ? error : new Error(String(error));
+      throw new JsError('JS_ENGINE_FAILED', `the JS engine failed: ${this.poisoned.message}`, undefined, { cause: error });
+    }
   }
 
   /** Bytes QuickJS has allocated (what its heap limit counts). */

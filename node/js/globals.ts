@@ -94,7 +94,8 @@ export class SandboxHost implements EngineHost {
   /** Starts a request; returns its generation (request objects carry it). */
   begin(tx: Tx, mode: ExecutionMode, request: JsRequest, hooks: InvokeHooks): number {
     assert(this.#invocation === undefined, 'an invocation is already running on this engine');
-    this.#gen += 1;
+    // An int32 (it crosses as one, engine.intArg); wrapping after 2^31 requests is harmless.
+    this.#gen = this.#gen >= 0x7fffffff ? 1 : this.#gen + 1;
     const historical = hooks.historical === undefined ? undefined : { hooks: hooks.historical, txMaps: [], receiptJson: undefined };
     this.#invocation = { gen: this.#gen, tx, mode, request, hooks, txMaps: [], iterators: [], logLines: 0, outcome: {}, historical, rangeStates: [] };
     return this.#gen;
@@ -128,6 +129,17 @@ export class SandboxHost implements EngineHost {
 
   #bytes(argv: number, index: number, maxBytes = jsLimits.cryptoInputBytesMax): Uint8Array {
     const bytes = this.#engine.arrayBuffer(this.#engine.arg(argv, index));
+    if (bytes === undefined) throw typeError('Argument must be an ArrayBuffer');
+    if (bytes.length > maxBytes) throw rangeError(`ArrayBuffer argument is larger than ${maxBytes} bytes`);
+    return bytes;
+  }
+
+  /**
+   * A view of an ArrayBuffer argument, for a KV key or value that the store reads (or copies) at once;
+   * valid until engine.releaseViews, which the caller must reach (try/finally). No copy on the host side.
+   */
+  #view(argv: number, index: number, maxBytes: number): Uint8Array {
+    const bytes = this.#engine.arrayBufferView(this.#engine.arg(argv, index));
     if (bytes === undefined) throw typeError('Argument must be an ArrayBuffer');
     if (bytes.length > maxBytes) throw rangeError(`ArrayBuffer argument is larger than ${maxBytes} bytes`);
     return bytes;
@@ -286,28 +298,60 @@ export class SandboxHost implements EngineHost {
       return 0;
     }
     const id = this.#number(argv, 1);
+    // Keys and values are read through views of linear memory: the store turns a key into a string and
+    // copies a value at once, and nothing in between allocates in the engine (which could move memory).
     switch (op) {
       case Op.kvGet: {
-        const value = this.#txMap(id, 'get').get(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+        const map = this.#txMap(id, 'get');
+        let value: Uint8Array | undefined;
+        try {
+          value = map.get(this.#view(argv, 2, jsLimits.kvKeyBytesMax));
+        } finally {
+          e.releaseViews();
+        }
         return value === undefined ? 0 : e.newArrayBuffer(value);
       }
-      case Op.kvHas:
-        return e.newBoolean(this.#txMap(id, 'has').has(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax)));
+      case Op.kvHas: {
+        const map = this.#txMap(id, 'has');
+        try {
+          return e.newBoolean(map.has(this.#view(argv, 2, jsLimits.kvKeyBytesMax)));
+        } finally {
+          e.releaseViews();
+        }
+      }
       case Op.kvSet: {
         const map = this.#txMap(id, 'set');
-        map.set(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax), this.#bytes(argv, 3, jsLimits.kvValueBytesMax));
+        // Both copies exist before either view is taken: taking the second copy may grow linear memory.
+        const key = this.#bytes(argv, 2, jsLimits.kvKeyBytesMax);
+        try {
+          map.set(key, this.#view(argv, 3, jsLimits.kvValueBytesMax));
+        } finally {
+          e.releaseViews();
+        }
         return 0;
       }
-      case Op.kvDelete:
-        this.#txMap(id, 'delete').delete(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+      case Op.kvDelete: {
+        const map = this.#txMap(id, 'delete');
+        try {
+          map.delete(this.#view(argv, 2, jsLimits.kvKeyBytesMax));
+        } finally {
+          e.releaseViews();
+        }
         return 0;
+      }
       case Op.kvClear:
         this.#txMap(id, 'clear').clear();
         return 0;
       case Op.kvSize:
         return e.newNumber(this.#txMap(id, 'size').size);
       case Op.kvVersion: {
-        const version = this.#txMap(id, 'getVersionOfPreviousWrite').getVersionOfPreviousWrite(this.#bytes(argv, 2, jsLimits.kvKeyBytesMax));
+        const map = this.#txMap(id, 'getVersionOfPreviousWrite');
+        let version: number | undefined;
+        try {
+          version = map.getVersionOfPreviousWrite(this.#view(argv, 2, jsLimits.kvKeyBytesMax));
+        } finally {
+          e.releaseViews();
+        }
         return version === undefined ? 0 : e.newNumber(version);
       }
       case Op.kvIterOpen:
@@ -477,8 +521,13 @@ export class SandboxHost implements EngineHost {
       case Op.strToBuf:
         return e.stringToArrayBuffer(e.arg(argv, 1));
       case Op.bufToStr: {
-        const bytes = this.#bytes(argv, 1);
-        return bytes.includes(0) ? 0 : e.newStringFromUtf8(bytes);
+        // Converted inside linear memory (no host copy); 0 when it holds NUL (the sandbox decodes those).
+        const text = e.arrayBufferToString(e.arg(argv, 1), jsLimits.cryptoInputBytesMax);
+        if (text !== undefined) return text;
+        if (e.lastArrayBufferLength > jsLimits.cryptoInputBytesMax) {
+          throw rangeError(`ArrayBuffer argument is larger than ${jsLimits.cryptoInputBytesMax} bytes`);
+        }
+        throw typeError('Argument must be an ArrayBuffer');
       }
       case Op.setApplyWrites:
         this.#requireInvocation('ccf.rpc').outcome.applyWrites = this.#number(argv, 1) !== 0;

@@ -62,6 +62,8 @@ interface Instance {
   invoke: Ptr;
   /** `${js_module}\n${js_function}` → exported function. */
   handlers: Map<string, Ptr>;
+  /** The same by endpoint object, filled as requests arrive (no key string to build per request). */
+  byEndpoint: WeakMap<JsEndpoint, Ptr>;
 }
 
 const handlerKey = (endpoint: JsEndpoint): string => `${endpoint.properties.js_module}\n${endpoint.properties.js_function}`;
@@ -180,7 +182,11 @@ export class JsApp {
     const endpoint = 'properties' in ref ? ref : findEndpoint(this.endpoints, ref.method, ref.path);
     const instance = this.#instance;
     if (instance === undefined) return failure('JS_RESTARTING', 'the JS engine is being replaced after a failure; retry shortly');
-    const fn = instance.handlers.get(handlerKey(endpoint));
+    let fn = instance.byEndpoint.get(endpoint);
+    if (fn === undefined) {
+      fn = instance.handlers.get(handlerKey(endpoint));
+      if (fn !== undefined) instance.byEndpoint.set(endpoint, fn);
+    }
     if (fn === undefined) return failure('JS_INVALID_ARGUMENT', `no handler loaded for ${endpoint.method} ${endpoint.path}`);
     const { engine, host } = instance;
     const gen = host.begin(tx, hooks.executionMode ?? endpoint.properties.mode, request, hooks);
@@ -190,7 +196,7 @@ export class JsApp {
     engine.resetCallState();
     engine.deadlineMs = performance.now() + this.#limits.maxExecutionTimeMs;
     try {
-      exception = this.#run(instance, fn, gen, hooks.historical !== undefined);
+      exception = this.#run(instance, fn, gen, hooks.historical !== undefined, request.query);
     } catch (error) {
       if (!(error instanceof JsError)) throw error;
       engineError = error;
@@ -209,16 +215,16 @@ export class JsApp {
    * exception that ended it, or 0. No job may outlive the request: one left queued would run during the
    * next request, against that request's Tx.
    */
-  #run(instance: Instance, fn: Ptr, gen: number, historical: boolean): Ptr {
+  #run(instance: Instance, fn: Ptr, gen: number, historical: boolean, query: string): Ptr {
     const { engine } = instance;
-    const genPtr = engine.newNumber(gen);
-    const historicalPtr = engine.newNumber(historical ? 1 : 0);
+    // The query string goes along with the call (the handler's request.query then needs no host call);
+    // one holding NUL is left to the host call, which hands it over as bytes.
+    const queryPtr = query === '' ? engine.emptyString : query.includes('\0') ? engine.undefined : engine.newString(query);
     let result;
     try {
-      result = engine.call(instance.invoke, engine.undefined, [fn, genPtr, historicalPtr]);
+      result = engine.call4(instance.invoke, engine.undefined, fn, engine.intArg(0, gen), engine.intArg(1, historical ? 1 : 0), queryPtr);
     } finally {
-      engine.free(genPtr);
-      engine.free(historicalPtr);
+      if (queryPtr !== engine.emptyString && queryPtr !== engine.undefined) engine.free(queryPtr);
     }
     let exception = 0;
     if (result.ok) engine.free(result.value);
@@ -353,7 +359,7 @@ export class JsApp {
         for (const namespace of loaded.values()) engine.free(namespace);
         engine.free(entries.load);
       }
-      return { engine, host, invoke: entries.invoke, handlers };
+      return { engine, host, invoke: entries.invoke, handlers, byEndpoint: new WeakMap() };
     } finally {
       engine.deadlineMs = Number.POSITIVE_INFINITY;
     }
