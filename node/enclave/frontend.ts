@@ -110,7 +110,8 @@ interface Route {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export class Frontend {
-  private exact = new Map<string, Endpoint>();
+  /** path → method → endpoint, for paths without parameters. */
+  private exact = new Map<string, Map<string, Endpoint>>();
   private templated: Route[] = [];
   private knownPaths = new Set<string>();
   private readonly fixedEndpoints: Endpoint[];
@@ -164,7 +165,7 @@ export class Frontend {
 
   /** Every registered endpoint, for /app/api. */
   describe(): Endpoint[] {
-    return [...this.exact.values(), ...this.templated.map((route) => route.endpoint)];
+    return [...[...this.exact.values()].flatMap((byMethod) => [...byMethod.values()]), ...this.templated.map((route) => route.endpoint)];
   }
 
   private register(endpoint: Endpoint): void {
@@ -172,7 +173,10 @@ export class Frontend {
     if (endpoint.path.includes('{')) {
       this.templated.push({ endpoint, segments: endpoint.path.split('/') });
     } else {
-      this.exact.set(`${endpoint.method} ${endpoint.path}`, endpoint);
+      let byMethod = this.exact.get(endpoint.path);
+      if (byMethod === undefined) this.exact.set(endpoint.path, (byMethod = new Map()));
+      // The last registered wins: built-in and native endpoints come after the app's.
+      byMethod.set(endpoint.method, endpoint);
     }
   }
 
@@ -183,7 +187,7 @@ export class Frontend {
     const forwarded = request.headers['x-synod-forwarded-by'] !== undefined;
     if (forwarding === 'always' && !forwarded && !this.enclave.isPrimary()) return this.enclave.forward(request);
     const caller = this.authenticate(endpoint, request);
-    const req = makeRequest(request, params, caller);
+    const req = new RequestContext(request, params, caller);
     if (endpoint.builtin) return toResponse(endpoint.builtin(req, this.enclave));
     if (!endpoint.handler) throw new RpcError('InternalError', 'endpoint has no handler');
     if (!endpoint.beforeOpen && this.serviceStatus() !== 'Open') throw new RpcError('ServiceNotOpen');
@@ -202,25 +206,19 @@ export class Frontend {
     return run(undefined);
   }
 
-  private runInTx(endpoint: Endpoint, req: EndpointRequest, prepared: unknown): ResponseMessage {
+  private runInTx(endpoint: Endpoint, ctx: RequestContext, prepared: unknown): ResponseMessage {
     const handler = endpoint.handler!;
-    let claimsDigest: Uint8Array | undefined;
-    let applyWrites: boolean | undefined;
+    if (prepared !== undefined) ctx.prepared = prepared;
     const outcome = this.enclave.execute(
       (tx) => {
-        claimsDigest = undefined;
-        applyWrites = undefined;
-        const ctx: EndpointContext = {
-          ...req,
-          tx,
-          setClaimsDigest: (d) => (claimsDigest = checkDigest(d)),
-          setApplyWrites: (apply) => (applyWrites = apply),
-          ...(prepared !== undefined ? { prepared } : {}),
-        };
+        // A retry after a conflict starts over in a new transaction.
+        ctx.tx = tx;
+        ctx.claimsDigest = undefined;
+        ctx.applyWrites = undefined;
         return handler(ctx);
       },
-      (result) => endpoint.mode === 'readwrite' && (applyWrites ?? isSuccess(result.status ?? 200)),
-      () => claimsDigest,
+      (result) => endpoint.mode === 'readwrite' && (ctx.applyWrites ?? isSuccess(result.status ?? 200)),
+      () => ctx.claimsDigest,
     );
     const response = toResponse(outcome.value);
     if (outcome.txid) response.headers['x-ms-ccf-transaction-id'] = outcome.txid;
@@ -231,19 +229,24 @@ export class Frontend {
    * A historical endpoint: the TxID from its header must be committed; its state is fetched (the host
    * reads the entry back), then the handler runs read-only against the current store, with the state.
    */
-  private async dispatchHistorical(handler: NonNullable<Endpoint['handler']>, req: EndpointRequest): Promise<ResponseMessage> {
-    const { view, seqno } = transactionIdFromHeaders(req.headers);
+  private async dispatchHistorical(handler: NonNullable<Endpoint['handler']>, ctx: RequestContext): Promise<ResponseMessage> {
+    const { view, seqno } = transactionIdFromHeaders(ctx.headers);
     if (this.host === undefined) throw new RpcError('NotImplemented', 'This node serves no historical queries.');
-    const historical = await historicalState(this.enclave, this.host, view, seqno);
+    ctx.historical = await historicalState(this.enclave, this.host, view, seqno);
+    // Read-only: nothing the handler asks of the transaction's outcome applies.
+    ctx.ignoreOutcome = true;
     const outcome = this.enclave.execute(
-      (tx) => handler({ ...req, tx, historical, setClaimsDigest: () => {}, setApplyWrites: () => {} }),
+      (tx) => {
+        ctx.tx = tx;
+        return handler(ctx);
+      },
       () => false,
     );
     return toResponse(outcome.value);
   }
 
   private route(method: string, path: string): { endpoint: Endpoint; params: Record<string, string> } {
-    const exact = this.exact.get(`${method} ${path}`);
+    const exact = this.exact.get(path)?.get(method);
     if (exact) return { endpoint: exact, params: {} };
     const segments = path.split('/');
     for (const route of this.templated) {
@@ -351,25 +354,58 @@ function certificateIdOf(certDer: Uint8Array): { id: string; key: Uint8Array } {
   return known;
 }
 
-function makeRequest(request: RequestMessage, params: Record<string, string>, caller: Caller): EndpointRequest {
-  return {
-    method: request.method,
-    path: request.path,
-    params,
-    query: new URLSearchParams(request.query),
-    rawQuery: request.query,
-    headers: request.headers,
-    body: request.body,
-    caller,
-    ...(request.clientCertDer ? { clientCertDer: request.clientCertDer } : {}),
-    json() {
-      try {
-        return JSON.parse(fromUtf8(request.body));
-      } catch {
-        throw new RpcError('InvalidInput', 'The request body is not valid JSON.');
-      }
-    },
-  };
+/**
+ * One request as endpoints see it, and the context handlers run in. A class rather than object literals
+ * and closures per request: the parsed query is built only if read, and nothing is copied per attempt.
+ */
+class RequestContext implements EndpointContext {
+  readonly method: string;
+  readonly path: string;
+  readonly params: Record<string, string>;
+  readonly rawQuery: string;
+  readonly headers: Record<string, string>;
+  readonly body: Uint8Array;
+  readonly caller: Caller;
+  readonly clientCertDer?: Uint8Array;
+  tx!: Tx;
+  historical?: HistoricalState;
+  prepared?: unknown;
+  claimsDigest: Uint8Array | undefined;
+  applyWrites: boolean | undefined;
+  /** Historical requests: setClaimsDigest and setApplyWrites are accepted and ignored. */
+  ignoreOutcome = false;
+  #query: URLSearchParams | undefined;
+
+  constructor(request: RequestMessage, params: Record<string, string>, caller: Caller) {
+    this.method = request.method;
+    this.path = request.path;
+    this.params = params;
+    this.rawQuery = request.query;
+    this.headers = request.headers;
+    this.body = request.body;
+    this.caller = caller;
+    if (request.clientCertDer) this.clientCertDer = request.clientCertDer;
+  }
+
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.rawQuery));
+  }
+
+  json(): unknown {
+    try {
+      return JSON.parse(fromUtf8(this.body));
+    } catch {
+      throw new RpcError('InvalidInput', 'The request body is not valid JSON.');
+    }
+  }
+
+  setClaimsDigest(digest: Uint8Array): void {
+    if (!this.ignoreOutcome) this.claimsDigest = checkDigest(digest);
+  }
+
+  setApplyWrites(apply: boolean): void {
+    if (!this.ignoreOutcome) this.applyWrites = apply;
+  }
 }
 
 function toResponse(result: EndpointResponse): ResponseMessage {

@@ -3,7 +3,7 @@
 // maps (set_js_app, remove_js_app, set_js_runtime_options) reloads the app; until the new one is ready the
 // old one keeps serving.
 
-import { loadJsApp, runtimeLimitsFromCcf, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRuntimeLimits } from '../js/index.ts';
+import { loadJsApp, runtimeLimitsFromCcf, validateBundle, type Bundle, type JsApp, type JsEndpoint, type JsRequest, type JsRuntimeLimits } from '../js/index.ts';
 import type { Store, Tx } from '../kv/index.ts';
 import { RpcError } from '../errors.ts';
 import type { HostPort } from '../boundary.ts';
@@ -105,6 +105,39 @@ function callerObject(store: Store, caller: EndpointContext['caller']): unknown 
 
 type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
+/**
+ * The request as the JS runtime reads it, over the frontend's context: one object per request, and the
+ * caller object built only if the handler reads request.caller (it costs KV reads and a certificate
+ * decode that most handlers never need); node/js reads `caller` at most once.
+ */
+class AppRequest implements JsRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly route: string;
+  readonly headers: Record<string, string>;
+  readonly params: Record<string, string>;
+  readonly body: Uint8Array;
+  readonly #store: Store;
+  readonly #caller: EndpointContext['caller'];
+
+  constructor(ctx: EndpointContext, route: string, store: Store) {
+    this.method = ctx.method;
+    this.path = ctx.path;
+    this.query = ctx.rawQuery;
+    this.route = route;
+    this.headers = ctx.headers;
+    this.params = ctx.params;
+    this.body = ctx.body;
+    this.#store = store;
+    this.#caller = ctx.caller;
+  }
+
+  get caller(): unknown {
+    return callerObject(this.#store, this.#caller);
+  }
+}
+
 function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: Log, host: HostPort | undefined): Endpoint {
   const properties = endpoint.properties;
   const route = `/app${endpoint.path}`;
@@ -140,16 +173,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
         ...hooks,
         historical: { transactionId: historical.transactionId, receipt: historical.receipt, tx: historical.store.begin() },
       };
-      const result = app.invoke(endpoint, {
-        method: ctx.method,
-        path: ctx.path,
-        query: ctx.rawQuery,
-        route,
-        headers: ctx.headers,
-        params: ctx.params,
-        body: ctx.body,
-        caller: () => callerObject(enclave.store, ctx.caller),
-      }, ctx.tx, invokeHooks);
+      const result = app.invoke(endpoint, new AppRequest(ctx, route, enclave.store), ctx.tx, invokeHooks);
       if (!result.ok) {
         // An engine being replaced after a failure is a transient 503; everything else the app did is a 500.
         const code = result.error.httpStatus === 503 ? 'ServiceUnavailable' : 'InternalError';
@@ -157,7 +181,7 @@ function mountEndpoint(app: JsApp, endpoint: JsEndpoint, enclave: Enclave, log: 
       }
       if (result.claimsDigest) ctx.setClaimsDigest(result.claimsDigest);
       if (result.applyWrites !== undefined) ctx.setApplyWrites(result.applyWrites);
-      return { status: result.response.status, headers: result.response.headers, body: result.response.body };
+      return result.response;
     },
   };
 }

@@ -221,7 +221,9 @@ export class SandboxHost implements EngineHost {
       case 'params':
         return this.#engine.newString(JSON.stringify(request.params));
       case 'caller': {
-        const caller = typeof request.caller === 'function' ? (request.caller as () => unknown)() : request.caller;
+        // Read once: it may be a getter that builds the object (node/enclave/jsapp.ts).
+        const raw = request.caller;
+        const caller = typeof raw === 'function' ? (raw as () => unknown)() : raw;
         return this.#engine.newString(JSON.stringify(caller ?? null));
       }
       default:

@@ -23,8 +23,8 @@ export interface JsRequest {
   body: Uint8Array;
   /**
    * CCF's caller identity object (`{policy, id, data, cert}` …), JSON-compatible, or null; or a function
-   * that returns it, called at most once and only if the handler reads `request.caller` (building it
-   * costs KV reads and a certificate decode that most handlers never need).
+   * that returns it (or a getter), called at most once and only if the handler reads `request.caller`
+   * (building it costs KV reads and a certificate decode that most handlers never need).
    */
   caller: unknown;
   /** Defaults to path + `?` + query. */
