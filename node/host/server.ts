@@ -145,11 +145,19 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   res.end(body);
 }
 
+/**
+ * Bodies up to this size go out as latin1 strings (one byte per character, so byte-exact): node:http
+ * then sends headers and body in one string write, where a Buffer body takes the writev path (the two
+ * pieces packed into an array, a write request each), which costs more than decoding a small body.
+ */
+const STRING_BODY_BYTES_MAX = 16 * 1024;
+
 /** The enclave's answer on the wire: header names in lower case, content-type and content-length set. */
 function sendResponse(res: ServerResponse, response: ResponseMessage, closing: boolean): void {
-  const body = typeof response.body === 'string'
-    ? response.body
-    : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+  const raw = response.body;
+  const body = typeof raw === 'string'
+    ? raw
+    : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   const headers: Record<string, string> = {};
   for (const name in response.headers) headers[name.toLowerCase()] = response.headers[name]!;
   const status = response.status;
@@ -168,7 +176,9 @@ function sendResponse(res: ServerResponse, response: ResponseMessage, closing: b
     sendError(res, 500, 'InternalError', `The node produced an invalid response: ${(error as Error).message}`);
     return;
   }
-  res.end(status === 204 || status === 304 || (status >= 100 && status < 200) ? undefined : body);
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) res.end();
+  else if (typeof body !== 'string' && body.byteLength <= STRING_BODY_BYTES_MAX) res.end(body.toString('latin1'), 'latin1');
+  else res.end(body);
 }
 
 export async function startServer(options: ServerOptions): Promise<{ app: RunningServer; port: number }> {

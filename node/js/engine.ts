@@ -80,6 +80,8 @@ export class Engine {
   /** Linear-memory copies behind the views handed out by arrayBufferView, freed by releaseViews. */
   readonly #viewCopies: number[] = [];
   #heap: NodeBuffer;
+  /** The module's HEAPU8 that #heap was made from: emscripten replaces HEAPU8 when memory grows. */
+  #heapSource: Uint8Array;
   /** Error constructors captured before app code ran, so thrown errors are real TypeErrors etc. */
   #errorClasses = new Map<SandboxErrorClass, Ptr>();
 
@@ -87,6 +89,7 @@ export class Engine {
     this.#module = module;
     this.#ffi = ffi;
     this.#heap = heapView(module);
+    this.#heapSource = module.HEAPU8;
     module.callbacks = {
       callFunction: (_asyncify, _ctx, _thisPtr, argc, argv) => this.#onHostCall(argc, argv),
       shouldInterrupt: () => this.#onInterruptCheck(),
@@ -244,12 +247,20 @@ export class Engine {
     }
   }
 
-  /** The raw UTF-8 bytes QuickJS produces for a string value (stops at the first NUL). */
-  stringBytes(value: Ptr): Uint8Array {
+  /**
+   * The raw UTF-8 bytes QuickJS produces for a string value (stops at the first NUL), as a Buffer (small
+   * ones come from Node's pool: a new ArrayBuffer per response costs more than the copy). Not for the KV
+   * store, whose values must own their bytes.
+   */
+  stringBytes(value: Ptr): Buffer {
     const pointer = this.#ffi.QTS_GetString(this.ctx, value);
     if (pointer === 0) throw new SandboxThrow('InternalError', 'out of memory');
     try {
-      return this.#heapBytes().slice(pointer, this.#heapBuffer().indexOf(0, pointer));
+      const heap = this.#heapBuffer();
+      const end = heap.indexOf(0, pointer);
+      const bytes = Buffer.allocUnsafe(end - pointer);
+      heap.copy(bytes, 0, pointer, end);
+      return bytes;
     } finally {
       this.#ffi.QTS_FreeCString(this.ctx, pointer);
     }
@@ -574,7 +585,11 @@ export class Engine {
 
   /** A Buffer over linear memory, renewed when the memory has grown (growing detaches the old one). */
   #heapBuffer(): NodeBuffer {
-    if (this.#heap.buffer !== this.#module.HEAPU8.buffer) this.#heap = heapView(this.#module);
+    // An identity check on the view object (reading .buffer each time costs more than the rest of a read).
+    if (this.#heapSource !== this.#module.HEAPU8) {
+      this.#heapSource = this.#module.HEAPU8;
+      this.#heap = heapView(this.#module);
+    }
     return this.#heap;
   }
 }
